@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# tcpclose: module, reader, selftests and the VM lab.
+#
+#   make                  module for KDIR and the reader
+#   make check            everything, on every supported kernel, in qemu
+#   make check KERNELS=6.1
+#   make demo             boot a VM and watch tcpclose at work
+#   make install          module, reader and man page onto this host
+
+KDIR     ?= /lib/modules/$(shell uname -r)/build
+KERNELS  ?= 6.1 6.12
+DESTDIR  ?=
+PREFIX   ?= /usr/local
+VERSION  := $(shell cat VERSION)
+B        := build
+
+CFLAGS   ?= -O2 -g
+UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
+	    -Iinclude/uapi -D_GNU_SOURCE -DTCPCLOSE_VERSION='"$(VERSION)"'
+
+READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
+	      userspace/diag.c userspace/device.c userspace/stuck.c \
+	      userspace/watch.c
+SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
+TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
+HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
+
+.PHONY: all module reader clean check demo install uninstall style sparse \
+	selftests-static host-tests
+
+all: module reader
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+reader: $(B)/tcpclose
+
+$(B)/tcpclose: $(READER_SRC) $(HDRS)
+	@mkdir -p $(B)
+	$(CC) $(UCFLAGS) -o $@ $(READER_SRC)
+
+# Static programs for the VM's initramfs.
+$(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
+	@mkdir -p $(B)/static
+	$(CC) $(UCFLAGS) -static -o $@ $< $(TESTLIB)
+
+$(B)/static/tcpclose: $(READER_SRC) $(HDRS)
+	@mkdir -p $(B)/static
+	$(CC) $(UCFLAGS) -static -o $@ $(READER_SRC)
+
+selftests-static: $(addprefix $(B)/static/,$(SELFTESTS) tcpclose)
+
+# Host-side tests: ring stress under ThreadSanitizer, decoding, reader.
+$(B)/host/ring_stress: selftests/host/ring_stress.c module/ring.c module/ring.h selftests/tap.c
+	@mkdir -p $(B)/host
+	$(CC) $(UCFLAGS) -fsanitize=thread -pthread -Imodule -o $@ \
+		selftests/host/ring_stress.c module/ring.c selftests/tap.c
+
+$(B)/host/%: selftests/host/%.c $(filter-out userspace/main.c,$(READER_SRC)) selftests/tap.c $(HDRS)
+	@mkdir -p $(B)/host
+	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< \
+		$(filter-out userspace/main.c,$(READER_SRC)) selftests/tap.c
+
+HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
+host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose
+
+check:
+	lab/check.sh $(KERNELS)
+
+demo:
+	lab/demo-vm.sh $(firstword $(KERNELS))
+
+style:
+	lab/style.sh
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+install: module reader
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+	install -D -m 0755 $(B)/tcpclose $(DESTDIR)$(PREFIX)/sbin/tcpclose
+	install -D -m 0644 Documentation/tcpclose.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
+
+uninstall:
+	rm -f /lib/modules/$(shell uname -r)/updates/tcpclose.ko*
+	depmod -a
+	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpclose \
+		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
+
+clean:
+	rm -rf $(B)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
+		rm -f *.ko *.o *.mod *.mod.c modules.order Module.symvers \
+		module/*.o module/.*.cmd .*.cmd

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# check.sh [KERNEL...]: the whole test run behind `make check`.
+#   host: ring stress under TSan, decoder and reader tests, docs, style
+#   each kernel: W=1 build, sparse, then every selftest in a qemu VM
+# Ends with "N passed, N failed"; exits non-zero on any failure.
+. "$(dirname "$0")/lib.sh"
+cd "$TOP"
+
+kernels=${*:-6.1 6.12}
+results=$CACHE/results
+rm -rf "$results"
+mkdir -p "$results"
+pass=0 fail=0 failed_names=
+
+record() { # record NAME ok|fail
+	if [ "$2" = ok ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed_names="$failed_names $1"
+	fi
+}
+
+# Counts the top-level TAP results of one stream (indented lines and
+# comments are a test's own detail).
+tally_tap() { # tally_tap PREFIX FILE
+	local prefix=$1 file=$2 status name
+	while read -r status name; do
+		record "$prefix/$name" "$status"
+	done < <(sed -n -E 's/^ok [0-9]+ ([^#]*[^# ])( # SKIP.*)?$/ok \1/p;
+			    s/^not ok [0-9]+ ([^#]*[^# ]).*$/fail \1/p' "$file")
+}
+
+run_step() { # run_step NAME LOG COMMAND...: one pass/fail step
+	local name=$1 log=$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		record "$name" ok
+	else
+		record "$name" fail
+		echo "--- $name failed; its output:"
+		tail -n 60 "$log"
+	fi
+}
+
+"$LAB_DIR/install-deps.sh"
+
+echo "=== host tests"
+run_step host/build "$results/host-build.log" make -s host-tests
+if [ -x build/host/ring_stress ]; then
+	for t in build/host/*; do
+		name=$(basename "$t")
+		out=$results/host-$name.tap
+		if "$t" >"$out" 2>&1; then :; else echo "# exit $?" >>"$out"; fi
+		sed 's/^/  /' "$out"
+		# a crashed or silent test must not pass
+		grep -q '^# Totals: .*fail:0 ' "$out" || echo "not ok 0 $name" >>"$out"
+		tally_tap "host/$name" "$out"
+	done
+fi
+run_step host/docs "$results/docs.log" "$LAB_DIR/check-docs.sh"
+
+for k in $kernels; do
+	echo "=== kernel $k"
+	krel=$("$LAB_DIR/fetch-kernel.sh" "$k") || { record "$k/fetch" fail; continue; }
+	kdir=$(kdir_of "$krel")
+	obj=$CACHE/build/$krel
+	rm -rf "$obj" && mkdir -p "$obj"
+	# Build a private copy so that kernels do not share objects.
+	cp -r Kbuild VERSION module include "$obj/"
+	if make -C "$kdir" M="$obj" W=1 modules >"$results/$k-build.log" 2>&1 &&
+	   ! grep -E 'warning:|error:' "$results/$k-build.log"; then
+		record "$k/build_W=1" ok
+	else
+		record "$k/build_W=1" fail
+		tail -n 40 "$results/$k-build.log"
+		continue
+	fi
+	make -C "$kdir" M="$obj" clean >/dev/null 2>&1
+	if make -C "$kdir" M="$obj" C=1 modules >"$results/$k-sparse.log" 2>&1 &&
+	   ! grep -E 'warning:|error:' "$results/$k-sparse.log"; then
+		record "$k/sparse" ok
+	else
+		record "$k/sparse" fail
+		tail -n 40 "$results/$k-sparse.log"
+	fi
+	run_step "$k/dkms_build" "$results/$k-dkms.log" "$LAB_DIR/dkms-check.sh" "$krel"
+	make -s selftests-static >"$results/static.log" 2>&1 || {
+		record "$k/selftests_build" fail
+		tail -n 40 "$results/static.log"
+		continue
+	}
+	"$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" build/static \
+		"$obj/initrd.gz" check
+	echo "--- booting $krel"
+	"$LAB_DIR/run-vm.sh" "$krel" "$obj/initrd.gz" "$results/$k-vm.log" \
+		"${TCPCLOSE_VM_TIMEOUT:-1500}" | sed 's/^/  /'
+	vm_ok=${PIPESTATUS[0]}
+	tr -d '\r' <"$results/$k-vm.log" >"$results/$k-vm.tap"
+	tally_tap "$k" "$results/$k-vm.tap"
+	[ "$vm_ok" = 0 ] || record "$k/vm_finished" fail
+done
+
+run_step style/checkpatch "$results/checkpatch.log" "$LAB_DIR/style.sh"
+
+echo
+if [ "$fail" -gt 0 ]; then
+	echo "failed:"
+	for f in $failed_names; do echo "  $f"; done
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

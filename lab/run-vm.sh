@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# run-vm.sh KREL INITRD LOG [TIMEOUT]: boot one kernel under qemu (TCG) and
+# stream its serial console to stdout and LOG.  Exits non-zero when the
+# guest did not finish (timeout, panic, oops: oops=panic makes an oops end
+# the run at once).
+. "$(dirname "$0")/lib.sh"
+
+krel=$1 initrd=$2 log=$3 tmo=${4:-900}
+kernel=$CACHE/kernels/$krel/vmlinuz
+[ -e "$kernel" ] || die "no kernel image for $krel"
+
+set +e
+timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
+	-machine q35,accel=tcg -cpu max -smp 2 -m 1024 \
+	-nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic" \
+	</dev/null 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" = 124 ]; then
+	echo "lab: $krel: VM timed out after ${tmo}s" | tee -a "$log"
+	exit 1
+fi
+grep -q "TCPCLOSE-VM-DONE" "$log" || {
+	echo "lab: $krel: VM did not finish (panic, oops or crash; log: $log)" | tee -a "$log"
+	exit 1
+}

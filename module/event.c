@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Filling a record from a full socket or a timewait socket. */
+#include <linux/kernel.h>
+#include <linux/net.h>
+#include <linux/fs.h>
+#include <linux/sock_diag.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/inet_timewait_sock.h>
+#include <net/net_namespace.h>
+#include <net/ipv6.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include "tcpclose.h"
+
+bool tc_state_wanted(int oldstate, int newstate)
+{
+	u32 mask = READ_ONCE(tc_state_mask);
+
+	return (oldstate < 32 && (mask & BIT(oldstate))) ||
+	       (newstate < 32 && (mask & BIT(newstate)));
+}
+
+/*
+ * Full and timewait sockets both begin with a struct sock_common, which
+ * holds everything that identifies the connection.
+ */
+void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc)
+{
+	ev->family = skc->skc_family;
+	ev->netns = read_pnet(&skc->skc_net)->ns.inum;
+	ev->sport = skc->skc_num;
+	ev->dport = ntohs(skc->skc_dport);
+	if (skc->skc_family == AF_INET) {
+		memcpy(ev->saddr, &skc->skc_rcv_saddr, 4);
+		memcpy(ev->daddr, &skc->skc_daddr, 4);
+		return;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	memcpy(ev->saddr, &skc->skc_v6_rcv_saddr, 16);
+	memcpy(ev->daddr, &skc->skc_v6_daddr, 16);
+	if (ipv6_addr_v4mapped(&skc->skc_v6_daddr))
+		ev->flags |= TCPCLOSE_F_V4MAPPED;
+#endif
+}
+
+/*
+ * The socket inode is read without sk_callback_lock, which the traced path
+ * may hold: sock_orphan() clears sk_socket first, and the struct socket
+ * with its inode is freed only after an RCU grace period, while hooks run
+ * in an RCU read-side section (preemption disabled).
+ */
+static u64 tc_sock_ino(const struct sock *sk)
+{
+	struct socket *sock = READ_ONCE(sk->sk_socket);
+
+	return sock ? SOCK_INODE(sock)->i_ino : 0;
+}
+
+void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	int unread;
+
+	tc_fill_common(ev, &sk->__sk_common);
+	ev->ino = tc_sock_ino(sk);
+	/* The same arithmetic as inet_diag's idiag_rqueue/idiag_wqueue. */
+	unread = READ_ONCE(tp->rcv_nxt) - READ_ONCE(tp->copied_seq);
+	ev->rx_queue = max(unread, 0);
+	ev->tx_queue = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
+}
+
+/* Generating the cookie here makes the timewait socket inherit it. */
+u64 tc_sock_cookie(struct sock *sk)
+{
+	u32 c[2];
+
+	sock_diag_save_cookie(sk, c);
+	return ((u64)c[1] << 32) | c[0];
+}
+
+u64 tc_tw_cookie(const struct inet_timewait_sock *tw)
+{
+	return atomic64_read(&tw->tw_cookie);
+}
+
+/* The header of every record, and who ran it when that means something. */
+void tc_event_init(struct tcpclose_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->size = sizeof(*ev);
+	ev->version = TCPCLOSE_ABI_VERSION;
+	ev->cpu = raw_smp_processor_id();
+	ev->ts_ns = ktime_get_ns();
+	/* In softirq context `current` is whatever task was interrupted. */
+	if (in_task()) {
+		ev->flags |= TCPCLOSE_F_PROCESS;
+		ev->pid = task_tgid_nr(current);
+		ev->tid = task_pid_nr(current);
+		strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
+	}
+}
+
+/* Time spent in the old state, when the live table knew the socket. */
+void tc_event_duration(struct tcpclose_event *ev,
+		       const struct tc_table_info *old)
+{
+	if (old->state && old->state == ev->oldstate) {
+		ev->prev_state_ns = ev->ts_ns - old->since_ns;
+		ev->flags |= TCPCLOSE_F_DUR_KNOWN;
+	}
+}

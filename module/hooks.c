@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * State changes of full TCP sockets: the sock:inet_sock_set_state
+ * tracepoint, or a kprobe on tcp_set_state() where the tracepoint is
+ * missing (or when hook=kprobe asks for it).
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+#include <linux/kprobes.h>
+#include <net/sock.h>
+#include <net/tcp_states.h>
+#include "tcpclose.h"
+
+static struct tracepoint *tc_tp;
+static bool tc_kprobe_on;
+
+/*
+ * A full socket going to CLOSE right after tcp_time_wait() handed it to a
+ * timewait socket is not the end of the connection: report the timewait
+ * socket's substate instead, flagged as a handoff.
+ */
+void tc_record_transition(struct sock *sk, int oldstate, int newstate,
+			  u32 flags)
+{
+	struct tc_table_info old;
+	struct tcpclose_event ev;
+	u8 substate;
+	bool handoff;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return;
+	tc_count_seen();
+	tc_event_init(&ev);
+	ev.flags |= flags;
+	ev.cookie = tc_sock_cookie(sk);
+	tc_fill_sock(&ev, sk);
+	ev.oldstate = oldstate;
+	ev.newstate = newstate;
+
+	handoff = newstate == TCP_CLOSE &&
+		  tc_timewait_take_handoff(sk, &substate);
+	if (handoff) {
+		ev.newstate = substate;
+		ev.tw_substate = substate;
+		ev.flags |= TCPCLOSE_F_HANDOFF | TCPCLOSE_F_TIMEWAIT;
+	}
+	tc_table_update(&ev, ev.newstate, handoff, &old);
+	tc_event_duration(&ev, &old);
+	if (tc_state_wanted(ev.oldstate, ev.newstate))
+		tc_emit(&ev);
+}
+
+static void tc_tp_probe(void *data, const struct sock *sk, const int oldstate,
+			const int newstate)
+{
+	/* The cookie is generated on first use, hence the cast. */
+	tc_record_transition((struct sock *)sk, oldstate, newstate, 0);
+}
+
+static int tc_set_state_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	int state = (int)regs_get_kernel_argument(regs, 1);
+
+	tc_record_transition(sk, READ_ONCE(sk->sk_state), state,
+			     TCPCLOSE_F_KPROBE);
+	return 0;
+}
+
+static struct kprobe tc_set_state_kp = {
+	.symbol_name = "tcp_set_state",
+	.pre_handler = tc_set_state_pre,
+};
+
+static void tc_find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "inet_sock_set_state"))
+		*(struct tracepoint **)priv = tp;
+}
+
+static int tc_attach_tracepoint(void)
+{
+	struct tracepoint *tp = NULL;
+	int err;
+
+	/* Not exported to modules by name: look it up. */
+	for_each_kernel_tracepoint(tc_find_tp, &tp);
+	if (!tp)
+		return -ENOENT;
+	err = tracepoint_probe_register(tp, tc_tp_probe, NULL);
+	if (!err)
+		tc_tp = tp;
+	return err;
+}
+
+static int tc_attach_kprobe(void)
+{
+	int err = register_kprobe(&tc_set_state_kp);
+
+	if (!err)
+		tc_kprobe_on = true;
+	return err;
+}
+
+int tc_hooks_init(void)
+{
+	int err;
+
+	if (!strcmp(tc_hook_mode, "kprobe"))
+		return tc_attach_kprobe();
+	err = tc_attach_tracepoint();
+	if (!err || !strcmp(tc_hook_mode, "tracepoint"))
+		return err;
+	if (strcmp(tc_hook_mode, "auto"))
+		return -EINVAL;
+	pr_info("tracepoint inet_sock_set_state unavailable (%d), using a kprobe on tcp_set_state\n",
+		err);
+	return tc_attach_kprobe();
+}
+
+/* Returns once no probe is running any more. */
+void tc_hooks_exit(void)
+{
+	if (tc_tp) {
+		tracepoint_probe_unregister(tc_tp, tc_tp_probe, NULL);
+		tracepoint_synchronize_unregister();
+		tc_tp = NULL;
+	}
+	if (tc_kprobe_on) {
+		unregister_kprobe(&tc_set_state_kp);
+		tc_kprobe_on = false;
+	}
+}
+
+u32 tc_hooks_active(void)
+{
+	return (tc_tp ? TCPCLOSE_HOOK_TRACEPOINT : 0) |
+	       (tc_kprobe_on ? TCPCLOSE_HOOK_KPROBE : 0);
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpclose: shows how TCP connections close, and finds the sockets that
+ * never do.  Module parameters, load and unload.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/log2.h>
+#include <linux/timekeeping.h>
+#include "tcpclose.h"
+
+#ifndef TCPCLOSE_VERSION
+#define TCPCLOSE_VERSION "0.1"
+#endif
+
+unsigned int tc_ring_slots = 4096;
+module_param_named(ring_size, tc_ring_slots, uint, 0444);
+MODULE_PARM_DESC(ring_size,
+		 "Records per CPU ring, a power of two from 16 to 1048576 (default 4096)");
+
+unsigned int tc_table_max = 65536;
+module_param_named(table_size, tc_table_max, uint, 0444);
+MODULE_PARM_DESC(table_size,
+		 "Sockets the live table can track, 16 to 16777216 (default 65536)");
+
+unsigned int tc_state_mask = TCPCLOSE_DEFAULT_STATES;
+module_param_named(states, tc_state_mask, uint, 0644);
+MODULE_PARM_DESC(states,
+		 "Bit mask of TCP states (bit N = state N): transitions into or out of them are recorded (default: FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING)");
+
+char *tc_hook_mode = "auto";
+module_param_named(hook, tc_hook_mode, charp, 0444);
+MODULE_PARM_DESC(hook,
+		 "State-change hook: auto (tracepoint, else kprobe), tracepoint or kprobe");
+
+bool tc_timewait_enabled = true;
+module_param_named(timewait, tc_timewait_enabled, bool, 0444);
+MODULE_PARM_DESC(timewait,
+		 "Follow timewait sockets with kprobes: FIN_WAIT2/TIME_WAIT after handoff and their end (default Y)");
+
+u64 tc_load_ns;
+
+static int __init tc_check_params(void)
+{
+	if (!is_power_of_2(tc_ring_slots) || tc_ring_slots < 16 ||
+	    tc_ring_slots > (1U << 20)) {
+		pr_err("ring_size=%u: must be a power of two from 16 to 1048576\n",
+		       tc_ring_slots);
+		return -EINVAL;
+	}
+	if (tc_table_max < 16 || tc_table_max > (1U << 24)) {
+		pr_err("table_size=%u: must be from 16 to 16777216\n",
+		       tc_table_max);
+		return -EINVAL;
+	}
+	if (strcmp(tc_hook_mode, "auto") && strcmp(tc_hook_mode, "kprobe") &&
+	    strcmp(tc_hook_mode, "tracepoint")) {
+		pr_err("hook=%s: must be auto, tracepoint or kprobe\n",
+		       tc_hook_mode);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init tc_init(void)
+{
+	int err;
+
+	err = tc_check_params();
+	if (err)
+		return err;
+	tc_load_ns = ktime_get_ns();
+	err = tc_table_init(tc_table_max);
+	if (err)
+		return err;
+	err = tc_stream_init();
+	if (err)
+		goto out_table;
+	err = tc_timewait_init();
+	if (err)
+		goto out_stream;
+	err = tc_hooks_init();
+	if (err) {
+		pr_err("cannot attach a state-change hook (hook=%s): %d\n",
+		       tc_hook_mode, err);
+		goto out_timewait;
+	}
+	err = tc_dev_init();
+	if (err)
+		goto out_hooks;
+	pr_info("version %s loaded: ring %u records/CPU, table %u sockets\n",
+		TCPCLOSE_VERSION, tc_ring_slots, tc_table_max);
+	return 0;
+
+out_hooks:
+	tc_hooks_exit();
+out_timewait:
+	tc_timewait_exit();
+out_stream:
+	tc_stream_exit();
+out_table:
+	tc_table_exit();
+	return err;
+}
+
+static void __exit tc_exit(void)
+{
+	tc_dev_exit();
+	tc_hooks_exit();
+	tc_timewait_exit();
+	tc_stream_exit();
+	tc_table_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(tc_init);
+module_exit(tc_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The tcpclose authors");
+MODULE_DESCRIPTION("Trace TCP connection close states and find sockets stuck in them");
+MODULE_VERSION(TCPCLOSE_VERSION);

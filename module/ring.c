@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The ring algorithm is described in ring.h. */
+#ifdef __KERNEL__
+#include <linux/string.h>
+#else
+#include <string.h>
+#endif
+#include "ring.h"
+
+/* Counters are written by nested producers of one CPU: count with the CAS. */
+static void tc_count(u64 *counter)
+{
+	u64 old;
+
+	do {
+		old = READ_ONCE(*counter);
+	} while (tc_cas_local(counter, old, old + 1) != old);
+}
+
+void tc_ring_init(struct tc_ring *r, struct tc_slot *slots, u32 nr_slots)
+{
+	memset(slots, 0, sizeof(*slots) * nr_slots);
+	r->head = 0;
+	r->tail = 0;
+	r->mask = nr_slots - 1;
+	r->recorded = 0;
+	r->dropped = 0;
+	r->slots = slots;
+}
+
+struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos)
+{
+	u64 head, tail;
+
+	do {
+		head = READ_ONCE(r->head);
+		tail = smp_load_acquire(&r->tail);
+		if (head - tail > r->mask) {
+			tc_count(&r->dropped);
+			return NULL;
+		}
+	} while (tc_cas_local(&r->head, head, head + 1) != head);
+
+	*pos = head;
+	return &r->slots[head & r->mask].ev;
+}
+
+void tc_ring_commit(struct tc_ring *r, u64 pos)
+{
+	smp_store_release(&r->slots[pos & r->mask].seq, pos + 1);
+	tc_count(&r->recorded);
+}
+
+const struct tcpclose_event *tc_ring_peek(struct tc_ring *r)
+{
+	u64 tail = READ_ONCE(r->tail);
+	struct tc_slot *slot = &r->slots[tail & r->mask];
+
+	if (smp_load_acquire(&slot->seq) != tail + 1)
+		return NULL;
+	return &slot->ev;
+}
+
+void tc_ring_consume(struct tc_ring *r)
+{
+	smp_store_release(&r->tail, READ_ONCE(r->tail) + 1);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the VM selftests. */
+#ifndef TCPCLOSE_SELFTEST_LIB_H
+#define TCPCLOSE_SELFTEST_LIB_H
+
+#include <stdint.h>
+#include <linux/tcpclose.h>
+#include "tap.h"
+#include "../userspace/decode.h"
+
+struct evlist {
+	struct tcpclose_event *ev;
+	int n, cap;
+};
+
+int tc_open(int flags);
+void tc_get_stats(int fd, struct tcpclose_stats *st);
+/* Read what is there, waiting up to timeout_ms for the first record. */
+int tc_collect(int fd, struct evlist *l, int timeout_ms);
+/* Read until a cookie's transition old->new arrives; its index or -1. */
+int tc_wait_for(int fd, struct evlist *l, uint64_t cookie, int old, int new,
+		int timeout_ms);
+int ev_find(const struct evlist *l, uint64_t cookie, int old, int new);
+/* The transitions of one connection, as "FIN_WAIT1>FIN_WAIT2 ...". */
+void ev_story(const struct evlist *l, uint64_t cookie, char *buf, size_t len);
+void ev_dump(const struct evlist *l, uint64_t cookie);
+int tc_dump_table(int fd, struct tcpclose_sock **out, uint64_t *total);
+const struct tcpclose_sock *table_find(const struct tcpclose_sock *t, int n,
+				       uint64_t cookie);
+
+uint64_t sock_cookie(int fd);
+/* A listener on addr (port 0: any); its port in *port. */
+int tcp_listen(int family, const char *addr, int *port);
+int tcp_connect(int family, const char *addr, int port);
+int tcp_connect_from(int family, const char *addr, int port, int lport);
+int tcp_accept(int lfd);
+void xwrite(int fd, const void *buf, size_t len);
+size_t drain(int fd);
+void sleep_ms(int ms);
+uint64_t mono_ns(void);
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Enter the network namespace /run/netns/NAME (NULL: the initial one). */
+void enter_netns(const char *name);
+
+#define SEC_NS 1000000000ULL
+
+#endif

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "decode.h"
+
+static const char *const state_names[TCPCLOSE_MAX_STATES] = {
+	[0] = "UNKNOWN",
+	[TCPCLOSE_ESTABLISHED] = "ESTABLISHED",
+	[TCPCLOSE_SYN_SENT] = "SYN_SENT",
+	[TCPCLOSE_SYN_RECV] = "SYN_RECV",
+	[TCPCLOSE_FIN_WAIT1] = "FIN_WAIT1",
+	[TCPCLOSE_FIN_WAIT2] = "FIN_WAIT2",
+	[TCPCLOSE_TIME_WAIT] = "TIME_WAIT",
+	[TCPCLOSE_CLOSE] = "CLOSE",
+	[TCPCLOSE_CLOSE_WAIT] = "CLOSE_WAIT",
+	[TCPCLOSE_LAST_ACK] = "LAST_ACK",
+	[TCPCLOSE_LISTEN] = "LISTEN",
+	[TCPCLOSE_CLOSING] = "CLOSING",
+	[TCPCLOSE_NEW_SYN_RECV] = "NEW_SYN_RECV",
+};
+
+static const char *const reason_names[TCPCLOSE_REASON_MAX] = {
+	[TCPCLOSE_REASON_NONE] = "",
+	[TCPCLOSE_REASON_EXPIRED] = "expired",
+	[TCPCLOSE_REASON_RST] = "rst",
+	[TCPCLOSE_REASON_REUSE] = "reuse",
+	[TCPCLOSE_REASON_OTHER] = "other",
+};
+
+const char *tc_state_name(unsigned int state)
+{
+	return state < TCPCLOSE_MAX_STATES ? state_names[state] : "INVALID";
+}
+
+/* Compare ignoring case, '-' and '_'. */
+static int loose_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '-' || *a == '_')
+			a++;
+		while (*b == '-' || *b == '_')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+int tc_state_parse(const char *name)
+{
+	char *end;
+	long n;
+	int s;
+
+	n = strtol(name, &end, 10);
+	if (*name && !*end)
+		return n > 0 && n < TCPCLOSE_MAX_STATES ? (int)n : -1;
+	for (s = 1; s < TCPCLOSE_MAX_STATES; s++)
+		if (loose_eq(name, state_names[s]))
+			return s;
+	return -1;
+}
+
+uint32_t tc_state_mask_parse(const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	uint32_t mask = 0;
+	int s;
+
+	if (!copy)
+		return 0;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		s = tc_state_parse(tok);
+		if (s < 0) {
+			mask = 0;
+			break;
+		}
+		mask |= TCPCLOSE_STATE_BIT(s);
+	}
+	free(copy);
+	return mask;
+}
+
+const char *tc_reason_name(unsigned int reason)
+{
+	return reason < TCPCLOSE_REASON_MAX ? reason_names[reason] : "invalid";
+}
+
+void tc_format_endpoint(char *buf, size_t len, int family,
+			const uint8_t addr[16], uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (family == AF_INET) {
+		inet_ntop(AF_INET, addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, port);
+	} else {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, port);
+	}
+}
+
+void tc_format_duration(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ULL;
+
+	if (ns < 1000000ULL)
+		snprintf(buf, len, "%luus", (unsigned long)(ns / 1000));
+	else if (ns < 1000000000ULL)
+		snprintf(buf, len, "%lums", (unsigned long)(ns / 1000000));
+	else if (s < 60)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, len, "%lum%02lus", (unsigned long)(s / 60),
+			 (unsigned long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%luh%02lum", (unsigned long)(s / 3600),
+			 (unsigned long)(s % 3600 / 60));
+	else
+		snprintf(buf, len, "%lud%02luh", (unsigned long)(s / 86400),
+			 (unsigned long)(s % 86400 / 3600));
+}
+
+void tc_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void format_wallclock(char *buf, size_t len, uint64_t ts_ns,
+			     uint64_t mono_to_real_ns, int iso)
+{
+	uint64_t real = ts_ns + mono_to_real_ns;
+	time_t secs = (time_t)(real / 1000000000ULL);
+	struct tm tm;
+	char t[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(t, sizeof(t), iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06lu%s", t,
+		 (unsigned long)(real % 1000000000ULL / 1000), iso ? "Z" : "");
+}
+
+void tc_print_event_header(FILE *f)
+{
+	fprintf(f, "%-15s %-10s %-23s %-23s %-24s %9s %7s %7s %s\n", "TIME",
+		"NETNS", "LOCAL", "REMOTE", "TRANSITION", "WAS", "UNREAD",
+		"UNACKED", "OWNER/NOTE");
+}
+
+static void note_of(char *buf, size_t len, const struct tcpclose_event *ev,
+		    const struct tc_owner *owner)
+{
+	const char *reason = tc_reason_name(ev->reason);
+
+	if (ev->flags & TCPCLOSE_F_HANDOFF)
+		snprintf(buf, len, "socket handed to timewait");
+	else if ((ev->flags & TCPCLOSE_F_TIMEWAIT) && *reason)
+		snprintf(buf, len, "timewait ended: %s", reason);
+	else if (owner && owner->pid > 0)
+		snprintf(buf, len, "%s[%d] fd %d", owner->comm, owner->pid,
+			 owner->fd);
+	else if (ev->flags & TCPCLOSE_F_PROCESS)
+		snprintf(buf, len, "in %s[%u]", ev->comm, ev->pid);
+	else
+		buf[0] = '\0';
+}
+
+void tc_print_event(FILE *f, const struct tcpclose_event *ev,
+		    const struct tc_owner *owner, uint64_t mono_to_real_ns)
+{
+	char when[40], local[64], remote[64], trans[40], was[24], note[128];
+
+	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 0);
+	tc_format_endpoint(local, sizeof(local), ev->family, ev->saddr,
+			   ev->sport);
+	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
+			   ev->dport);
+	snprintf(trans, sizeof(trans), "%s>%s", tc_state_name(ev->oldstate),
+		 tc_state_name(ev->newstate));
+	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
+		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
+	else
+		snprintf(was, sizeof(was), "-");
+	note_of(note, sizeof(note), ev, owner);
+	fprintf(f, "%-15s %-10u %-23s %-23s %-24s %9s %7u %7u %s\n", when,
+		ev->netns, local, remote, trans, was, ev->rx_queue,
+		ev->tx_queue, note);
+}
+
+void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
+			 const struct tc_owner *owner,
+			 uint64_t mono_to_real_ns)
+{
+	char when[40], a[64];
+
+	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1);
+	fprintf(f, "{\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,", when,
+		(unsigned long long)ev->ts_ns,
+		(unsigned long long)ev->cookie);
+	fprintf(f, "\"netns\":%u,\"family\":\"%s\",", ev->netns,
+		ev->family == AF_INET ? "inet" : "inet6");
+	tc_format_endpoint(a, sizeof(a), ev->family, ev->saddr, ev->sport);
+	fprintf(f, "\"local\":");
+	tc_json_string(f, a);
+	tc_format_endpoint(a, sizeof(a), ev->family, ev->daddr, ev->dport);
+	fprintf(f, ",\"remote\":");
+	tc_json_string(f, a);
+	fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\",",
+		tc_state_name(ev->oldstate), tc_state_name(ev->newstate));
+	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
+		fprintf(f, "\"old_state_ns\":%llu,",
+			(unsigned long long)ev->prev_state_ns);
+	else
+		fprintf(f, "\"old_state_ns\":null,");
+	fprintf(f, "\"timewait\":%s,\"handoff\":%s,\"reason\":",
+		ev->flags & TCPCLOSE_F_TIMEWAIT ? "true" : "false",
+		ev->flags & TCPCLOSE_F_HANDOFF ? "true" : "false");
+	if (ev->reason)
+		tc_json_string(f, tc_reason_name(ev->reason));
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"unread\":%u,\"unacked\":%u,\"inode\":%llu,\"cpu\":%u",
+		ev->rx_queue, ev->tx_queue, (unsigned long long)ev->ino,
+		ev->cpu);
+	if (ev->flags & TCPCLOSE_F_PROCESS) {
+		fprintf(f, ",\"context\":{\"pid\":%u,\"tid\":%u,\"comm\":",
+			ev->pid, ev->tid);
+		tc_json_string(f, ev->comm);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, ",\"context\":null");
+	}
+	if (owner && owner->pid > 0) {
+		fprintf(f, ",\"owner\":{\"pid\":%d,\"fd\":%d,\"comm\":",
+			owner->pid, owner->fd);
+		tc_json_string(f, owner->comm);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, ",\"owner\":null");
+	}
+	fprintf(f, "}\n");
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Decoding /dev/tcpclose records: names, addresses, durations, output. */
+#ifndef TCPCLOSE_DECODE_H
+#define TCPCLOSE_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/tcpclose.h>
+
+const char *tc_state_name(unsigned int state);
+/* "CLOSE_WAIT", "close-wait", "closewait" or a number; -1 if unknown. */
+int tc_state_parse(const char *name);
+/* A comma-separated list of state names into a bit mask; 0 on error. */
+uint32_t tc_state_mask_parse(const char *list);
+const char *tc_reason_name(unsigned int reason);
+/* "10.0.0.1:80", "[::1]:80"; v4-mapped IPv6 as "[::ffff:10.0.0.1]:80". */
+void tc_format_endpoint(char *buf, size_t len, int family,
+			const uint8_t addr[16], uint16_t port);
+/* "850us", "12ms", "59.98s", "3m05s", "3h12m", "2d04h" */
+void tc_format_duration(char *buf, size_t len, uint64_t ns);
+void tc_json_string(FILE *f, const char *s);
+
+/* Names the event's owner, if known; set by the caller of the printers. */
+struct tc_owner {
+	int pid;
+	int fd;
+	char comm[64];
+};
+
+void tc_print_event_header(FILE *f);
+void tc_print_event(FILE *f, const struct tcpclose_event *ev,
+		    const struct tc_owner *owner, uint64_t mono_to_real_ns);
+void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
+			 const struct tc_owner *owner,
+			 uint64_t mono_to_real_ns);
+
+#endif
