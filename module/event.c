@@ -65,8 +65,15 @@ void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk)
 
 	tc_fill_common(ev, &sk->__sk_common);
 	ev->ino = tc_sock_ino(sk);
-	/* The same arithmetic as inet_diag's idiag_rqueue/idiag_wqueue. */
+	/*
+	 * inet_diag's idiag_rqueue, less the peer's FIN: tcp_fin() advances
+	 * rcv_nxt past it, and only reading EOF advances copied_seq past it,
+	 * so `ss` shows 1 byte "unread" on every idle CLOSE_WAIT socket.
+	 */
 	unread = READ_ONCE(tp->rcv_nxt) - READ_ONCE(tp->copied_seq);
+	if (unread > 0 && sock_flag(sk, SOCK_DONE) &&
+	    (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+		unread--;
 	ev->rx_queue = max(unread, 0);
 	ev->tx_queue = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
 }

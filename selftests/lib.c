@@ -275,6 +275,16 @@ uint64_t mono_ns(void)
 	return ts.tv_sec * SEC_NS + ts.tv_nsec;
 }
 
+const char *tool(const char *name)
+{
+	static char path[2][64];
+	static int i;
+	char *p = path[i++ % 2];
+
+	snprintf(p, sizeof(path[0]), "/iproute2/%s", name);
+	return access(p, X_OK) ? name : p;
+}
+
 int sh(const char *fmt, ...)
 {
 	char cmd[512];

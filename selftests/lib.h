@@ -4,6 +4,7 @@
 #define TCPCLOSE_SELFTEST_LIB_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <linux/tcpclose.h>
 #include "tap.h"
 #include "../userspace/decode.h"
@@ -38,6 +39,8 @@ void xwrite(int fd, const void *buf, size_t len);
 size_t drain(int fd);
 void sleep_ms(int ms);
 uint64_t mono_ns(void);
+/* iproute2's NAME where the VM keeps it (busybox's lacks netns, netem). */
+const char *tool(const char *name);
 int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Enter the network namespace /run/netns/NAME (NULL: the initial one). */
 void enter_netns(const char *name);

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loaded with ring_size=16 and nobody reading: connections overflow the
+ * rings.  Every record is either delivered or counted as dropped, exactly.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "lib.h"
+
+#define CONNS 40
+/* Client: >FIN_WAIT1 >FIN_WAIT2 handoff >TIME_WAIT; server: >CLOSE_WAIT
+ * >LAST_ACK >CLOSE.
+ */
+#define PER_CONN 7
+
+int main(void)
+{
+	struct evlist l = { 0 };
+	struct tcpclose_stats st;
+	struct tcpclose_cpu_stats *cpu;
+	uint64_t sum_drop = 0, sum_rec = 0, ncpu;
+	int fd, lfd, cfd, sfd, port = 0, i;
+
+	tap_plan(6);
+	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
+	for (i = 0; i < CONNS; i++) {
+		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+		sfd = tcp_accept(lfd);
+		close(cfd);
+		sleep_ms(20);
+		drain(sfd);
+		close(sfd);
+	}
+	sleep_ms(500);
+	while (tc_collect(fd, &l, 200) > 0)
+		;
+
+	tc_get_stats(fd, &st);
+	ncpu = st.nr_cpus;
+	cpu = calloc(ncpu, sizeof(*cpu));
+	st.nr_cpus = ncpu;
+	st.cpu_ptr = (uintptr_t)cpu;
+	if (ioctl(fd, TCPCLOSE_IOC_STATS, &st))
+		tap_bail("stats");
+	for (i = 0; i < (int)ncpu; i++) {
+		sum_drop += cpu[i].dropped;
+		sum_rec += cpu[i].recorded;
+	}
+	tap_info("generated %d, read %d, recorded %llu, dropped %llu, delivered %llu",
+		 CONNS * PER_CONN, l.n, (unsigned long long)st.recorded,
+		 (unsigned long long)st.dropped,
+		 (unsigned long long)st.delivered);
+	tap_check(st.dropped > 0, "the small rings overflowed");
+	tap_check((uint64_t)l.n == st.delivered && st.delivered == st.recorded,
+		  "every recorded record was delivered");
+	tap_check((uint64_t)l.n + st.dropped == CONNS * PER_CONN,
+		  "delivered + dropped == generated (%d)", CONNS * PER_CONN);
+	tap_check(sum_drop == st.dropped && sum_rec == st.recorded,
+		  "per-CPU counters add up to the totals");
+	tap_check(st.ring_size == 16, "ring_size parameter in effect");
+
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	uint64_t c = sock_cookie(cfd);
+
+	close(cfd);
+	tap_check(tc_wait_for(fd, &l, c, TCPCLOSE_ESTABLISHED,
+			      TCPCLOSE_FIN_WAIT1, 5000) >= 0,
+		  "recording resumes once the rings are drained");
+	return tap_finish();
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unloading during a connection storm.  While a reader holds the device
+ * open, rmmod fails cleanly, module in use (open files pin it); once
+ * it closes, rmmod succeeds mid-storm with sockets in CLOSE_WAIT and
+ * TIME_WAIT left behind, and the kernel logs nothing bad (the runner
+ * checks dmesg).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "lib.h"
+
+static int unload(void)
+{
+	return syscall(SYS_delete_module, "tcpclose", O_NONBLOCK);
+}
+
+/*
+ * Open, close, repeat, until killed.  Half the servers stay in CLOSE_WAIT
+ * for a while (the last LEAK of them).
+ */
+#define LEAK 64
+static pid_t storm(int port, int lfd)
+{
+	int leaked[LEAK] = { 0 };
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	for (int i = 0;; i++) {
+		int c = tcp_connect(AF_INET, "127.0.0.1", port);
+		int s = tcp_accept(lfd);
+
+		close(c);
+		if (i % 2) {
+			close(s);
+			continue;
+		}
+		if (leaked[i / 2 % LEAK])
+			close(leaked[i / 2 % LEAK]);
+		leaked[i / 2 % LEAK] = s;
+	}
+}
+
+int main(void)
+{
+	struct evlist l = { 0 };
+	int fd, lfd, port = 0, rc, err, status;
+	pid_t kids[2];
+
+	tap_plan(5);
+	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
+	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	kids[0] = storm(port, lfd);
+	kids[1] = storm(port, lfd);
+	sleep_ms(1000);
+	tc_collect(fd, &l, 500);
+	tap_check(l.n > 0, "events flow during the storm (%d)", l.n);
+
+	rc = unload();
+	err = errno;
+	/* delete_module(O_NONBLOCK) says EWOULDBLOCK for a module in use. */
+	tap_check(rc < 0 && (err == EWOULDBLOCK || err == EBUSY),
+		  "rmmod with a reader open fails: module in use (%s)",
+		  strerror(err));
+	tap_check(tc_collect(fd, &l, 500) > 0, "the reader still reads");
+	close(fd);
+
+	sleep_ms(300);
+	rc = unload();
+	err = errno;
+	tap_check(rc == 0, "rmmod during the storm, reader gone: %s",
+		  rc ? strerror(err) : "ok");
+	sleep_ms(1000);
+	tap_check(open(TCPCLOSE_DEVICE, O_RDONLY) < 0 && errno == ENOENT,
+		  "the device is gone");
+	kill(kids[0], SIGKILL);
+	kill(kids[1], SIGKILL);
+	waitpid(kids[0], &status, 0);
+	waitpid(kids[1], &status, 0);
+	return tap_finish();
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Simultaneous close across a real network path: two network namespaces
+ * joined by a veth pair with 50 ms netem delay each way, so that both FINs
+ * are in flight at once.  Both sides go FIN_WAIT1 > CLOSING > TIME_WAIT.
+ * Also: a file opened inside a namespace sees only that namespace.
+ */
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+#include "lib.h"
+
+static int setup(void)
+{
+	const char *ip = tool("ip"), *tc = tool("tc");
+
+	return sh("%s netns add tca && %s netns add tcb", ip, ip) ||
+	       sh("%s link add va netns tca type veth peer name vb netns tcb",
+		  ip) ||
+	       sh("%s -n tca addr add 10.77.0.1/24 dev va", ip) ||
+	       sh("%s -n tcb addr add 10.77.0.2/24 dev vb", ip) ||
+	       sh("%s -n tca link set va up && %s -n tcb link set vb up", ip,
+		  ip) ||
+	       sh("%s -n tca link set lo up && %s -n tcb link set lo up", ip,
+		  ip) ||
+	       sh("%s -n tca qdisc add dev va root netem delay 50ms", tc) ||
+	       sh("%s -n tcb qdisc add dev vb root netem delay 50ms", tc);
+}
+
+static int closing_story(const struct evlist *l, uint64_t cookie)
+{
+	char story[256];
+
+	ev_story(l, cookie, story, sizeof(story));
+	tap_info("story of %llu: %s", (unsigned long long)cookie, story);
+	return !strcmp(story, "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>CLOSING CLOSING>TIME_WAIT");
+}
+
+int main(void)
+{
+	struct evlist l = { 0 };
+	struct tcpclose_sock *tab;
+	uint64_t ca, cb, total;
+	int fd, nsfd, lfd, a, b, port = 0, n, i, only_a = 1;
+	struct stat nsa;
+
+	tap_plan(5);
+	if (setup())
+		tap_bail("cannot build the veth/netem namespaces");
+	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	enter_netns("tca");
+	lfd = tcp_listen(AF_INET, "10.77.0.1", &port);
+	nsfd = tc_open(O_RDONLY);
+	enter_netns("tcb");
+	b = tcp_connect(AF_INET, "10.77.0.1", port);
+	enter_netns(NULL);
+	a = tcp_accept(lfd);
+	ca = sock_cookie(a);
+	cb = sock_cookie(b);
+	stat("/run/netns/tca", &nsa);
+
+	close(a);
+	close(b);
+	tc_wait_for(fd, &l, ca, TCPCLOSE_CLOSING, TCPCLOSE_TIME_WAIT, 5000);
+	tc_wait_for(fd, &l, cb, TCPCLOSE_CLOSING, TCPCLOSE_TIME_WAIT, 5000);
+	tap_check(closing_story(&l, ca), "side A: FIN_WAIT1>CLOSING>TIME_WAIT");
+	tap_check(closing_story(&l, cb), "side B: FIN_WAIT1>CLOSING>TIME_WAIT");
+	i = ev_find(&l, ca, TCPCLOSE_CLOSING, TCPCLOSE_TIME_WAIT);
+	tap_check(i >= 0 && (l.ev[i].flags & TCPCLOSE_F_HANDOFF) &&
+		  l.ev[i].netns == nsa.st_ino,
+		  "CLOSING>TIME_WAIT is a timewait handoff in namespace %llu",
+		  (unsigned long long)nsa.st_ino);
+
+	n = tc_dump_table(nsfd, &tab, &total);
+	for (i = 0; i < n; i++)
+		if (tab[i].netns != nsa.st_ino)
+			only_a = 0;
+	tap_check(n >= 1 && only_a && table_find(tab, n, ca) &&
+		  !table_find(tab, n, cb),
+		  "a file opened in namespace A dumps A's sockets only (%d)", n);
+	free(tab);
+	n = tc_dump_table(fd, &tab, &total);
+	tap_check(table_find(tab, n, ca) && table_find(tab, n, cb),
+		  "the initial namespace sees both");
+	ev_dump(&l, 0);
+	return tap_finish();
+}

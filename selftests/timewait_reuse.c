@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TIME_WAIT ended early by reuse of its 4-tuple:
+ *  - a SYN from the same client port reaches the server's TIME_WAIT
+ *    socket (the server closed first), which yields to the new connection;
+ *  - a local connect() from the port of the client's TIME_WAIT socket
+ *    (tcp_tw_reuse, on by default for loopback) takes it over.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "lib.h"
+
+static int local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	return ntohs(a.sin_port);
+}
+
+/* One connection; the side given first closes first.  Returns its cookie. */
+static uint64_t close_pair(int fd, struct evlist *l, int first, int second)
+{
+	uint64_t cookie = sock_cookie(first);
+	uint64_t other = sock_cookie(second);
+
+	close(first);
+	tc_wait_for(fd, l, other, TCPCLOSE_ESTABLISHED, TCPCLOSE_CLOSE_WAIT,
+		    5000);
+	drain(second);
+	close(second);
+	tc_wait_for(fd, l, cookie, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT,
+		    5000);
+	return cookie;
+}
+
+int main(void)
+{
+	struct evlist l = { 0 };
+	uint64_t cookie;
+	int fd, lfd, cfd, sfd, port = 0, cport, i;
+
+	tap_plan(4);
+	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
+
+	/* Server closes first: its TIME_WAIT socket holds (port, cport). */
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	cport = local_port(cfd);
+	cookie = close_pair(fd, &l, sfd, cfd);
+	tap_check(ev_find(&l, cookie, TCPCLOSE_FIN_WAIT2,
+			  TCPCLOSE_TIME_WAIT) >= 0, "server socket in TIME_WAIT");
+	sleep_ms(1100);
+	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
+	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
+			5000);
+	tap_check(cfd >= 0 && i >= 0 &&
+		  l.ev[i].reason == TCPCLOSE_REASON_REUSE,
+		  "a SYN for the same 4-tuple ended TIME_WAIT, reason reuse");
+	if (cfd >= 0)
+		close(tcp_accept(lfd));
+	ev_dump(&l, cookie);
+
+	/* Client closes first; connect() from its port reuses the tuple. */
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	cport = local_port(cfd);
+	cookie = close_pair(fd, &l, cfd, sfd);
+	tap_check(ev_find(&l, cookie, TCPCLOSE_FIN_WAIT2,
+			  TCPCLOSE_TIME_WAIT) >= 0, "client socket in TIME_WAIT");
+	sleep_ms(1100);
+	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
+	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
+			5000);
+	tap_check(cfd >= 0 && i >= 0 &&
+		  l.ev[i].reason == TCPCLOSE_REASON_REUSE,
+		  "connect() from the same port took over TIME_WAIT, reason reuse");
+	ev_dump(&l, cookie);
+	return tap_finish();
+}
