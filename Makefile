@@ -20,7 +20,7 @@ UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 
 READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
-	      userspace/watch.c
+	      userspace/watch.c userspace/stats.c
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)

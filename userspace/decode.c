@@ -214,7 +214,7 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 	char when[40], a[64];
 
 	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1);
-	fprintf(f, "{\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,", when,
+	fprintf(f, "{\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,", when,
 		(unsigned long long)ev->ts_ns,
 		(unsigned long long)ev->cookie);
 	fprintf(f, "\"netns\":%u,\"family\":\"%s\",", ev->netns,
@@ -259,4 +259,58 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 		fprintf(f, ",\"owner\":null");
 	}
 	fprintf(f, "}\n");
+}
+
+int tc_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double unit = 1;
+
+	if (end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		unit = 1;
+	else if (!strcmp(end, "ms"))
+		unit = 1e-3;
+	else if (!strcmp(end, "m"))
+		unit = 60;
+	else if (!strcmp(end, "h"))
+		unit = 3600;
+	else if (!strcmp(end, "d"))
+		unit = 86400;
+	else
+		return -1;
+	*ns = (uint64_t)(v * unit * 1e9);
+	return 0;
+}
+
+int tc_addr_filter_parse(struct tc_addr_filter *f, const char *text)
+{
+	memset(f, 0, sizeof(*f));
+	if (inet_pton(AF_INET, text, f->addr) == 1)
+		f->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, f->addr) == 1)
+		f->family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
+static int addr_eq(const struct tc_addr_filter *f, int family,
+		   const uint8_t *a)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family == f->family)
+		return !memcmp(a, f->addr, family == AF_INET ? 4 : 16);
+	/* An IPv4 filter also matches v4-mapped IPv6 sockets. */
+	return f->family == AF_INET && family == AF_INET6 &&
+	       !memcmp(a, mapped, 12) && !memcmp(a + 12, f->addr, 4);
+}
+
+int tc_addr_match(const struct tc_addr_filter *f, int family,
+		  const uint8_t *a, const uint8_t *b)
+{
+	return !f->family || addr_eq(f, family, a) || addr_eq(f, family, b);
 }

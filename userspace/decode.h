@@ -35,4 +35,15 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			 const struct tc_owner *owner,
 			 uint64_t mono_to_real_ns);
 
+
+/* "90", "90s", "5m", "2h", "1d", "1.5s" into nanoseconds; -1 if invalid. */
+int tc_parse_duration(const char *s, uint64_t *ns);
+/* Matches an event or socket address against a textual IPv4/IPv6 one. */
+struct tc_addr_filter {
+	int family;		/* 0: no filter */
+	uint8_t addr[16];
+};
+int tc_addr_filter_parse(struct tc_addr_filter *f, const char *text);
+int tc_addr_match(const struct tc_addr_filter *f, int family,
+		  const uint8_t *a, const uint8_t *b);
 #endif
