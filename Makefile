@@ -56,10 +56,11 @@ $(B)/host/ring_stress: selftests/host/ring_stress.c module/ring.c module/ring.h 
 	$(CC) $(UCFLAGS) -fsanitize=thread -pthread -Imodule -o $@ \
 		selftests/host/ring_stress.c module/ring.c selftests/tap.c
 
-$(B)/host/%: selftests/host/%.c $(filter-out userspace/main.c,$(READER_SRC)) selftests/tap.c $(HDRS)
+READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
+	      userspace/device.c
+$(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
-	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< \
-		$(filter-out userspace/main.c,$(READER_SRC)) selftests/tap.c
+	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c
 
 HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
 host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose
