@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PKGS="build-essential gcc-12 make bc flex bison libelf-dev kmod cpio xz-utils
-zstd dwarves busybox-static qemu-system-x86 iproute2 sparse python3 python3-docutils
+zstd dwarves dkms busybox-static qemu-system-x86 iproute2 sparse python3 python3-docutils
 perl"
 
 missing=

@@ -34,6 +34,7 @@ struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos)
 
 	do {
 		head = READ_ONCE(r->head);
+		/* Pairs with tc_ring_consume(): the reader is done with it. */
 		tail = smp_load_acquire(&r->tail);
 		if (head - tail > r->mask) {
 			tc_count(&r->dropped);
@@ -47,6 +48,7 @@ struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos)
 
 void tc_ring_commit(struct tc_ring *r, u64 pos)
 {
+	/* Publishes the record's bytes before its sequence word. */
 	smp_store_release(&r->slots[pos & r->mask].seq, pos + 1);
 	tc_count(&r->recorded);
 }
@@ -56,6 +58,7 @@ const struct tcpclose_event *tc_ring_peek(struct tc_ring *r)
 	u64 tail = READ_ONCE(r->tail);
 	struct tc_slot *slot = &r->slots[tail & r->mask];
 
+	/* Pairs with tc_ring_commit(): the record is complete. */
 	if (smp_load_acquire(&slot->seq) != tail + 1)
 		return NULL;
 	return &slot->ev;
@@ -63,5 +66,6 @@ const struct tcpclose_event *tc_ring_peek(struct tc_ring *r)
 
 void tc_ring_consume(struct tc_ring *r)
 {
+	/* Frees the slot only after the reader's copy is complete. */
 	smp_store_release(&r->tail, READ_ONCE(r->tail) + 1);
 }

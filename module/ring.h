@@ -48,9 +48,12 @@
 #include <stdint.h>
 typedef uint64_t u64;
 typedef uint32_t u32;
+/* Userspace stand-ins, with the kernel primitives' ordering. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* acquire: later accesses stay after the load */
 #define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+/* release: earlier accesses stay before the store */
 #define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 static inline u64 tc_cas_local(u64 *p, u64 o, u64 n)
 {

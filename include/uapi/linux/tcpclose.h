@@ -51,8 +51,8 @@ enum {
 /* tcpclose_event.flags */
 #define TCPCLOSE_F_PROCESS	(1U << 0) /* process context: pid/comm valid */
 #define TCPCLOSE_F_TIMEWAIT	(1U << 1) /* event of the timewait minisocket */
-#define TCPCLOSE_F_HANDOFF	(1U << 2) /* full socket handed to a timewait
-					   * socket: the connection goes on */
+/* The full socket was handed to a timewait socket: the connection goes on. */
+#define TCPCLOSE_F_HANDOFF	(1U << 2)
 #define TCPCLOSE_F_V4MAPPED	(1U << 3) /* AF_INET6 socket, v4-mapped peer */
 #define TCPCLOSE_F_DUR_KNOWN	(1U << 4) /* prev_state_ns is valid */
 #define TCPCLOSE_F_KPROBE	(1U << 5) /* seen by the tcp_set_state kprobe */
