@@ -48,6 +48,10 @@ $(B)/static/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)/static
 	$(CC) $(UCFLAGS) -static -o $@ $(READER_SRC)
 
+$(B)/static/demo_workload: lab/demo_workload.c
+	@mkdir -p $(B)/static
+	$(CC) $(UCFLAGS) -static -o $@ $<
+
 selftests-static: $(addprefix $(B)/static/,$(SELFTESTS) tcpclose)
 
 # Host-side tests: ring stress under ThreadSanitizer, decoding, reader.

@@ -6,6 +6,7 @@
 #include <linux/sock_diag.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/inet_sock.h>
 #include <net/inet_timewait_sock.h>
 #include <net/net_namespace.h>
 #include <net/ipv6.h>
@@ -26,11 +27,12 @@ bool tc_state_wanted(int oldstate, int newstate)
  * Full and timewait sockets both begin with a struct sock_common, which
  * holds everything that identifies the connection.
  */
-void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc)
+void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,
+		    __be16 sport)
 {
 	ev->family = skc->skc_family;
 	ev->netns = read_pnet(&skc->skc_net)->ns.inum;
-	ev->sport = skc->skc_num;
+	ev->sport = ntohs(sport);
 	ev->dport = ntohs(skc->skc_dport);
 	if (skc->skc_family == AF_INET) {
 		memcpy(ev->saddr, &skc->skc_rcv_saddr, 4);
@@ -63,7 +65,11 @@ void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk)
 	const struct tcp_sock *tp = tcp_sk(sk);
 	int unread;
 
-	tc_fill_common(ev, &sk->__sk_common);
+	/*
+	 * Not skc_num: on the way to CLOSE, inet_put_port() zeroes it before
+	 * the tracepoint fires.  inet_sport keeps the port.
+	 */
+	tc_fill_common(ev, &sk->__sk_common, inet_sk(sk)->inet_sport);
 	ev->ino = tc_sock_ino(sk);
 	/*
 	 * inet_diag's idiag_rqueue, less the peer's FIN: tcp_fin() advances

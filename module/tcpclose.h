@@ -44,7 +44,8 @@ bool tc_state_wanted(int oldstate, int newstate);
 void tc_event_init(struct tcpclose_event *ev);
 void tc_event_duration(struct tcpclose_event *ev,
 		       const struct tc_table_info *old);
-void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc);
+void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,
+		    __be16 sport);
 void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk);
 u64 tc_sock_cookie(struct sock *sk);
 u64 tc_tw_cookie(const struct inet_timewait_sock *tw);

@@ -83,7 +83,7 @@ static void tc_tw_event(const struct inet_timewait_sock *tw, u8 oldstate,
 	tc_event_init(&ev);
 	ev.flags |= TCPCLOSE_F_TIMEWAIT;
 	ev.cookie = tc_tw_cookie(tw);
-	tc_fill_common(&ev, &tw->__tw_common);
+	tc_fill_common(&ev, &tw->__tw_common, tw->tw_sport);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
 	ev.tw_substate = tw->tw_substate;

@@ -7,28 +7,52 @@
  * CLOSE.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "lib.h"
 
+static int ports_right(const struct evlist *l, uint64_t cookie, int sport,
+		       int dport)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->n; i++) {
+		if (l->ev[i].cookie != cookie)
+			continue;
+		n++;
+		if (l->ev[i].sport != sport || l->ev[i].dport != dport) {
+			tap_info("cookie %llu: ports %u>%u, want %d>%d",
+				 (unsigned long long)cookie, l->ev[i].sport,
+				 l->ev[i].dport, sport, dport);
+			return 0;
+		}
+	}
+	return n > 0;
+}
+
 int main(void)
 {
 	struct evlist l = { 0 };
 	struct tcpclose_sock *tab;
 	uint64_t ccookie, scookie, total;
-	int fd, lfd, cfd, sfd, port = 0, i, n;
+	int fd, lfd, cfd, sfd, port = 0, cport, i, n;
+	struct sockaddr_in ca;
+	socklen_t calen = sizeof(ca);
 	char story[512];
 	const struct tcpclose_event *e;
 
-	tap_plan(14);
+	tap_plan(15);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
 	sfd = tcp_accept(lfd);
 	ccookie = sock_cookie(cfd);
 	scookie = sock_cookie(sfd);
+	getsockname(cfd, (struct sockaddr *)&ca, &calen);
+	cport = ntohs(ca.sin_port);
 
 	close(cfd);
 	i = tc_wait_for(fd, &l, scookie, TCPCLOSE_ESTABLISHED,
@@ -100,6 +124,9 @@ int main(void)
 	n = tc_dump_table(fd, &tab, &total);
 	tap_check(!table_find(tab, n, ccookie),
 		  "expired timewait socket left the live table");
+	tap_check(ports_right(&l, ccookie, cport, port) &&
+		  ports_right(&l, scookie, port, cport),
+		  "every record of both sockets has the right ports, also on the way to CLOSE");
 	if (!tap_check(1, "done"))
 		return 1;
 	ev_dump(&l, 0);
