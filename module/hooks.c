@@ -16,6 +16,34 @@ static struct tracepoint *tc_tp;
 static bool tc_kprobe_on;
 
 /*
+ * A FIN that arrives together with the ACK of ours takes a FIN_WAIT1
+ * socket through FIN_WAIT2 to TIME_WAIT within one segment.  The
+ * FIN_WAIT1 > FIN_WAIT2 record is held back so that the handoff can
+ * report the transition as it happened on the wire: FIN_WAIT1 > TIME_WAIT.
+ * Process context (a socket's backlog) may migrate between the two, so
+ * only softirq processing is merged.
+ */
+static bool tc_fin_ack_first_half(struct sock *sk, int oldstate,
+				  int newstate)
+{
+	return oldstate == TCP_FIN_WAIT1 && newstate == TCP_FIN_WAIT2 &&
+	       !in_task() && tc_segment_has_fin(sk);
+}
+
+static void tc_fin_ack_merge(struct tcpclose_event *ev)
+{
+	struct tcpclose_event first;
+
+	if (ev->newstate != TCP_TIME_WAIT ||
+	    !tc_take_held(ev->cookie, &first))
+		return;
+	ev->oldstate = first.oldstate;
+	ev->prev_state_ns = first.prev_state_ns;
+	ev->flags &= ~TCPCLOSE_F_DUR_KNOWN;
+	ev->flags |= TCPCLOSE_F_FINACK | (first.flags & TCPCLOSE_F_DUR_KNOWN);
+}
+
+/*
  * A full socket going to CLOSE right after tcp_time_wait() handed it to a
  * timewait socket is not the end of the connection: report the timewait
  * socket's substate instead, flagged as a handoff.
@@ -25,8 +53,8 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 {
 	struct tc_table_info old;
 	struct tcpclose_event ev;
+	bool handoff, hold;
 	u8 substate;
-	bool handoff;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
@@ -39,15 +67,22 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	ev.newstate = newstate;
 
 	handoff = newstate == TCP_CLOSE &&
-		  tc_timewait_take_handoff(sk, &substate);
+		  tc_table_take_handoff(ev.cookie, &substate);
 	if (handoff) {
 		ev.newstate = substate;
 		ev.tw_substate = substate;
 		ev.flags |= TCPCLOSE_F_HANDOFF | TCPCLOSE_F_TIMEWAIT;
 	}
+	hold = tc_fin_ack_first_half(sk, oldstate, newstate);
 	tc_table_update(&ev, ev.newstate, handoff, &old);
 	tc_event_duration(&ev, &old);
-	if (tc_state_wanted(ev.oldstate, ev.newstate))
+	if (handoff)
+		tc_fin_ack_merge(&ev);
+	if (!tc_state_wanted(ev.oldstate, ev.newstate))
+		return;
+	if (hold)
+		tc_hold(&ev);
+	else
 		tc_emit(&ev);
 }
 

@@ -80,6 +80,7 @@ static int __init tc_init(void)
 	err = tc_timewait_init();
 	if (err)
 		goto out_stream;
+	tc_segment_init();
 	err = tc_hooks_init();
 	if (err) {
 		pr_err("cannot attach a state-change hook (hook=%s): %d\n",
@@ -96,6 +97,7 @@ static int __init tc_init(void)
 out_hooks:
 	tc_hooks_exit();
 out_timewait:
+	tc_segment_exit();
 	tc_timewait_exit();
 out_stream:
 	tc_stream_exit();
@@ -108,6 +110,7 @@ static void __exit tc_exit(void)
 {
 	tc_dev_exit();
 	tc_hooks_exit();
+	tc_segment_exit();
 	tc_timewait_exit();
 	tc_stream_exit();
 	tc_table_exit();

@@ -18,6 +18,9 @@
 struct tc_cpu {
 	struct tc_ring ring;
 	u64 seen;
+	/* A record held back for a moment; see tc_hold(). */
+	struct tcpclose_event held;
+	bool holding;
 };
 
 static struct tc_cpu __percpu *tc_cpus;
@@ -82,7 +85,7 @@ void tc_count_seen(void)
  * Hooks run with preemption disabled (tracepoint and kprobe handlers), so
  * this CPU's ring stays ours between reserve and commit.
  */
-void tc_emit(const struct tcpclose_event *ev)
+static void tc_write(const struct tcpclose_event *ev)
 {
 	struct tcpclose_event *slot;
 	u64 pos;
@@ -96,6 +99,68 @@ void tc_emit(const struct tcpclose_event *ev)
 	smp_mb();
 	if (READ_ONCE(tc_reader_sleeping))
 		irq_work_queue(&tc_wake_work);
+}
+
+/*
+ * A record held back on this CPU; see tc_hold().  The hooks run in process
+ * context too, where a softirq on the same CPU can interrupt them, so the
+ * (rare) held record is handled with interrupts off.
+ */
+void tc_flush_held(void)
+{
+	struct tc_cpu *c = this_cpu_ptr(tc_cpus);
+	unsigned long flags;
+
+	if (!READ_ONCE(c->holding))
+		return;
+	local_irq_save(flags);
+	if (c->holding) {
+		c->holding = false;
+		tc_write(&c->held);
+	}
+	local_irq_restore(flags);
+}
+
+void tc_emit(const struct tcpclose_event *ev)
+{
+	tc_flush_held();
+	tc_write(ev);
+}
+
+/*
+ * Hold one record back on this CPU, so that the next hook can merge it
+ * with its own (FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT within one segment).
+ * Whatever is recorded next on this CPU, or the end of the segment,
+ * releases it first, so order is kept and nothing is lost.
+ */
+void tc_hold(const struct tcpclose_event *ev)
+{
+	struct tc_cpu *c = this_cpu_ptr(tc_cpus);
+	unsigned long flags;
+
+	tc_flush_held();
+	local_irq_save(flags);
+	c->held = *ev;
+	c->holding = true;
+	local_irq_restore(flags);
+}
+
+bool tc_take_held(u64 cookie, struct tcpclose_event *out)
+{
+	struct tc_cpu *c = this_cpu_ptr(tc_cpus);
+	unsigned long flags;
+	bool taken = false;
+
+	if (!READ_ONCE(c->holding))
+		return false;
+	local_irq_save(flags);
+	if (c->holding && c->held.cookie == cookie) {
+		*out = c->held;
+		c->holding = false;
+		taken = true;
+	}
+	local_irq_restore(flags);
+	return taken;
 }
 
 bool tc_stream_empty(void)

@@ -20,6 +20,8 @@
 struct tc_entry {
 	struct hlist_node node;
 	struct tcpclose_sock s;
+	/* Substate of a new timewait socket, until the full socket's CLOSE. */
+	u8 handoff;
 };
 
 static struct tc_entry *tc_pool;
@@ -157,12 +159,61 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 			goto out;
 		}
 		memset(&e->s, 0, sizeof(e->s));
+		e->handoff = 0;
 		hlist_add_head(&e->node, &tc_buckets[b]);
 		atomic64_inc(&tc_count);
 	}
 	tc_set(e, ev, state, timewait);
 out:
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+}
+
+/*
+ * The connection of @ev (a timewait socket) was just handed over; the full
+ * socket's CLOSE follows and must not read as the end of the connection.
+ * Keyed by cookie, so it holds even if the task migrates in between.
+ */
+void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate)
+{
+	unsigned int b = hash_64(ev->cookie, tc_bits);
+	struct tc_entry *e;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	e = tc_find(b, ev->cookie);
+	if (!e) {
+		e = tc_alloc();
+		if (!e) {
+			atomic64_inc(&tc_overflow);
+			goto out;
+		}
+		/* Not seen before: its state so far is unknown. */
+		memset(&e->s, 0, sizeof(e->s));
+		tc_set(e, ev, 0, true);
+		hlist_add_head(&e->node, &tc_buckets[b]);
+		atomic64_inc(&tc_count);
+	}
+	e->handoff = substate;
+out:
+	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+}
+
+bool tc_table_take_handoff(u64 cookie, u8 *substate)
+{
+	unsigned int b = hash_64(cookie, tc_bits);
+	struct tc_entry *e;
+	unsigned long flags;
+	bool found = false;
+
+	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	e = tc_find(b, cookie);
+	if (e && e->handoff) {
+		*substate = e->handoff;
+		e->handoff = 0;
+		found = true;
+	}
+	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	return found;
 }
 
 void tc_table_remove(u64 cookie, struct tc_table_info *old)

@@ -28,6 +28,9 @@ struct tc_table_info {
 int tc_stream_init(void);
 void tc_stream_exit(void);
 void tc_emit(const struct tcpclose_event *ev);
+void tc_hold(const struct tcpclose_event *ev);
+bool tc_take_held(u64 cookie, struct tcpclose_event *out);
+void tc_flush_held(void);
 void tc_count_seen(void);
 bool tc_stream_empty(void);
 int tc_stream_read(char __user *buf, size_t count,
@@ -56,6 +59,8 @@ void tc_table_exit(void);
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, struct tc_table_info *old);
 void tc_table_remove(u64 cookie, struct tc_table_info *old);
+void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate);
+bool tc_table_take_handoff(u64 cookie, u8 *substate);
 bool tc_table_lookup(u64 cookie, struct tc_table_info *info);
 int tc_table_dump(struct tcpclose_sock *out, u32 room, u32 netns,
 		  u64 *total);
@@ -74,8 +79,12 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 extern bool tc_timewait_enabled;
 int tc_timewait_init(void);
 void tc_timewait_exit(void);
-bool tc_timewait_take_handoff(const struct sock *sk, u8 *substate);
 bool tc_timewait_active(void);
+
+/* segment.c: the segment tcp_rcv_state_process() is working on. */
+void tc_segment_init(void);
+void tc_segment_exit(void);
+bool tc_segment_has_fin(const struct sock *sk);
 
 /* dev.c: /dev/tcpclose. */
 int tc_dev_init(void);

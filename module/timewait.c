@@ -11,9 +11,11 @@
  * functions tell the real story; the cookie, which the timewait socket
  * inherits, joins its events to the full socket's.
  *
- * Per-CPU notes carry facts from one probe to the next.  They are valid
- * because the probed call chains run with bottom halves disabled on one
- * CPU, and they hold pointers only to compare them, never to dereference.
+ * The handoff is noted in the live table under the cookie, for the full
+ * socket's CLOSE that follows.  A per-CPU note carries what the packet and
+ * timer paths know (substate before, RST, SYN, expiry) to the probes that
+ * run next in the same softirq; it holds the timewait socket's address
+ * only to compare it, never to dereference it.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -24,13 +26,6 @@
 #include <net/inet_timewait_sock.h>
 #include "tcpclose.h"
 
-/* tcp_time_wait() -> __inet_twsk_schedule() -> tcp_done() -> CLOSE */
-struct tc_handoff {
-	const struct sock *sk;
-	u8 substate;
-	bool scheduled;		/* the timewait socket exists */
-};
-
 /* What the last probe knew about a timewait socket about to change. */
 struct tc_tw_note {
 	const struct inet_timewait_sock *tw;
@@ -38,7 +33,6 @@ struct tc_tw_note {
 	u8 reason;
 };
 
-static DEFINE_PER_CPU(struct tc_handoff, tc_handoff);
 static DEFINE_PER_CPU(struct tc_tw_note, tc_tw_note);
 
 static bool tc_tw_is_tcp(const struct inet_timewait_sock *tw)
@@ -60,16 +54,14 @@ static void tc_note(const struct inet_timewait_sock *tw, u8 reason)
 	n->reason = reason;
 }
 
-bool tc_timewait_take_handoff(const struct sock *sk, u8 *substate)
+static void tc_tw_fill(struct tcpclose_event *ev,
+		       const struct inet_timewait_sock *tw)
 {
-	struct tc_handoff *h = this_cpu_ptr(&tc_handoff);
-	bool ok = h->sk == sk && h->scheduled;
-
-	if (h->sk == sk) {
-		*substate = h->substate;
-		h->sk = NULL;
-	}
-	return ok;
+	tc_event_init(ev);
+	ev->flags |= TCPCLOSE_F_TIMEWAIT;
+	ev->cookie = tc_tw_cookie(tw);
+	tc_fill_common(ev, &tw->__tw_common, tw->tw_sport);
+	ev->tw_substate = tw->tw_substate;
 }
 
 /* Record one transition of a timewait socket, keeping the table in step. */
@@ -80,13 +72,9 @@ static void tc_tw_event(const struct inet_timewait_sock *tw, u8 oldstate,
 	struct tcpclose_event ev;
 
 	tc_count_seen();
-	tc_event_init(&ev);
-	ev.flags |= TCPCLOSE_F_TIMEWAIT;
-	ev.cookie = tc_tw_cookie(tw);
-	tc_fill_common(&ev, &tw->__tw_common, tw->tw_sport);
+	tc_tw_fill(&ev, tw);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
-	ev.tw_substate = tw->tw_substate;
 	ev.reason = reason;
 	tc_table_update(&ev, newstate, true, &old);
 	tc_event_duration(&ev, &old);
@@ -94,38 +82,30 @@ static void tc_tw_event(const struct inet_timewait_sock *tw, u8 oldstate,
 		tc_emit(&ev);
 }
 
+/* inet_twsk_alloc() copies the cookie only if it exists already. */
 static int tc_time_wait_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	struct tc_handoff *h = this_cpu_ptr(&tc_handoff);
-
-	/* inet_twsk_alloc() copies the cookie only if it exists already. */
-	tc_sock_cookie(sk);
-	h->sk = sk;
-	h->substate = (u8)regs_get_kernel_argument(regs, 1);
-	h->scheduled = false;
+	tc_sock_cookie((struct sock *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }
 
 /*
- * First scheduling: the handoff succeeded.  Rescheduling from
- * tcp_timewait_state_process(): the minisocket may just have taken the
- * peer's FIN, FIN_WAIT2 -> TIME_WAIT.
+ * First scheduling: the handoff succeeded (tcp_time_wait() calls it before
+ * tcp_done()).  Rescheduling from tcp_timewait_state_process(): the
+ * minisocket may just have taken the peer's FIN, FIN_WAIT2 -> TIME_WAIT.
  */
 static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 	bool rearm = regs_get_kernel_argument(regs, 2) & 1;
-	struct tc_handoff *h = this_cpu_ptr(&tc_handoff);
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
+	struct tcpclose_event ev;
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
 	if (!rearm) {
-		if (h->sk) {
-			h->scheduled = true;
-			h->substate = tw->tw_substate;
-		}
+		tc_tw_fill(&ev, tw);
+		tc_table_note_handoff(&ev, tw->tw_substate);
 		return 0;
 	}
 	if (n->tw == tw && n->substate != tw->tw_substate)
@@ -162,37 +142,21 @@ static int tc_timer_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/*
- * Without a note from the packet path or the timer, a deschedule is a
- * local connect() taking the 4-tuple (process context) or namespace
- * teardown (a kernel thread).
- */
-static int tc_deschedule_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	struct inet_timewait_sock *tw = tc_arg_tw(regs);
-	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
-
-	if (n->tw == tw && n->reason)
-		return 0;
-	if (in_task() && !(current->flags & PF_KTHREAD))
-		tc_note(tw, TCPCLOSE_REASON_REUSE);
-	else
-		tc_note(tw, TCPCLOSE_REASON_OTHER);
-	return 0;
-}
-
 static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
+	/* e.g. inet_twsk_purge() when a network namespace goes away */
 	u8 reason = TCPCLOSE_REASON_OTHER;
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
-	if (n->tw == tw) {
-		if (n->reason)
-			reason = n->reason;
+	if (n->tw == tw && n->reason) {
+		reason = n->reason;
 		n->tw = NULL;
+	} else if (in_task() && !(current->flags & PF_KTHREAD)) {
+		/* Not the packet path nor the timer: connect() took the tuple. */
+		reason = TCPCLOSE_REASON_REUSE;
 	}
 	tc_tw_event(tw, tw->tw_substate, TCP_CLOSE, reason);
 	return 0;
@@ -205,8 +169,6 @@ static struct kprobe tc_tw_kps[] = {
 	{ .symbol_name = "tcp_timewait_state_process",
 	  .pre_handler = tc_state_process_pre },
 	{ .symbol_name = "tw_timer_handler", .pre_handler = tc_timer_pre },
-	{ .symbol_name = "inet_twsk_deschedule_put",
-	  .pre_handler = tc_deschedule_pre },
 	{ .symbol_name = "inet_twsk_kill", .pre_handler = tc_kill_pre },
 };
 

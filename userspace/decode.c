@@ -172,7 +172,9 @@ static void note_of(char *buf, size_t len, const struct tcpclose_event *ev,
 {
 	const char *reason = tc_reason_name(ev->reason);
 
-	if (ev->flags & TCPCLOSE_F_HANDOFF)
+	if (ev->flags & TCPCLOSE_F_FINACK)
+		snprintf(buf, len, "FIN with our ACK; handed to timewait");
+	else if (ev->flags & TCPCLOSE_F_HANDOFF)
 		snprintf(buf, len, "socket handed to timewait");
 	else if ((ev->flags & TCPCLOSE_F_TIMEWAIT) && *reason)
 		snprintf(buf, len, "timewait ended: %s", reason);
@@ -232,9 +234,10 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			(unsigned long long)ev->prev_state_ns);
 	else
 		fprintf(f, "\"old_state_ns\":null,");
-	fprintf(f, "\"timewait\":%s,\"handoff\":%s,\"reason\":",
+	fprintf(f, "\"timewait\":%s,\"handoff\":%s,\"finack\":%s,\"reason\":",
 		ev->flags & TCPCLOSE_F_TIMEWAIT ? "true" : "false",
-		ev->flags & TCPCLOSE_F_HANDOFF ? "true" : "false");
+		ev->flags & TCPCLOSE_F_HANDOFF ? "true" : "false",
+		ev->flags & TCPCLOSE_F_FINACK ? "true" : "false");
 	if (ev->reason)
 		tc_json_string(f, tc_reason_name(ev->reason));
 	else

@@ -56,6 +56,8 @@ enum {
 #define TCPCLOSE_F_V4MAPPED	(1U << 3) /* AF_INET6 socket, v4-mapped peer */
 #define TCPCLOSE_F_DUR_KNOWN	(1U << 4) /* prev_state_ns is valid */
 #define TCPCLOSE_F_KPROBE	(1U << 5) /* seen by the tcp_set_state kprobe */
+/* FIN_WAIT1 > TIME_WAIT: the peer's FIN came with the ACK of ours. */
+#define TCPCLOSE_F_FINACK	(1U << 6)
 
 /* tcpclose_event.reason: why a timewait socket ended */
 enum {

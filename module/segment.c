@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The segment that tcp_rcv_state_process() is working on: whether it
+ * carries a FIN tells a FIN_WAIT1 > FIN_WAIT2 transition that TIME_WAIT
+ * follows within the same segment (see hooks.c).  A kretprobe marks the
+ * end of the segment, where a record held back for merging is released.
+ */
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/percpu.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include "tcpclose.h"
+
+struct tc_segment {
+	const struct sock *sk;	/* compared only, never dereferenced */
+	bool fin;
+};
+
+static DEFINE_PER_CPU(struct tc_segment, tc_segment);
+static bool tc_segment_on;
+
+bool tc_segment_has_fin(const struct sock *sk)
+{
+	const struct tc_segment *s = this_cpu_ptr(&tc_segment);
+
+	return s->sk == sk && s->fin;
+}
+
+static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 1);
+	struct tc_segment *s = this_cpu_ptr(&tc_segment);
+
+	s->sk = (const struct sock *)regs_get_kernel_argument(regs, 0);
+	s->fin = tcp_hdr(skb)->fin;
+	return 0;
+}
+
+static int tc_rcv_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	this_cpu_ptr(&tc_segment)->sk = NULL;
+	tc_flush_held();
+	return 0;
+}
+
+static struct kretprobe tc_rcv_krp = {
+	.kp.symbol_name = "tcp_rcv_state_process",
+	.entry_handler = tc_rcv_entry,
+	.handler = tc_rcv_return,
+};
+
+/* Without it, FIN+ACK reads FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT: not fatal. */
+void tc_segment_init(void)
+{
+	int err;
+
+	if (!tc_timewait_enabled)
+		return;
+	tc_rcv_krp.maxactive = max_t(int, 16, 2 * num_possible_cpus());
+	err = register_kretprobe(&tc_rcv_krp);
+	if (err)
+		pr_warn("no kretprobe on tcp_rcv_state_process (%d): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n",
+			err);
+	tc_segment_on = !err;
+}
+
+void tc_segment_exit(void)
+{
+	if (tc_segment_on)
+		unregister_kretprobe(&tc_rcv_krp);
+	tc_segment_on = false;
+}

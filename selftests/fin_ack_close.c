@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A server that closes as soon as it reads EOF answers the client's FIN
+ * with FIN+ACK in one segment (its ACK was delayed): the client goes
+ * FIN_WAIT1 > TIME_WAIT as on the wire, not through a FIN_WAIT2 that
+ * lasted microseconds.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include "lib.h"
+
+#define TRIES 5
+
+static const char merged[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>TIME_WAIT";
+static const char separate[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>FIN_WAIT2 FIN_WAIT2>TIME_WAIT";
+
+int main(void)
+{
+	int fd, lfd, cfd, sfd, port = 0, i, k, n_merged = 0, valid = 1;
+	int flags_ok = 1;
+	struct evlist l = { 0 };
+	uint64_t c[TRIES];
+	char story[512], buf[16];
+
+	tap_plan(3);
+	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
+	for (i = 0; i < TRIES; i++) {
+		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+		sfd = tcp_accept(lfd);
+		c[i] = sock_cookie(cfd);
+		close(cfd);
+		while (read(sfd, buf, sizeof(buf)) > 0)
+			;
+		close(sfd);		/* at once: FIN rides with the ACK */
+		sleep_ms(200);
+		tc_collect(fd, &l, 100);
+	}
+	for (i = 0; i < TRIES; i++) {
+		ev_story(&l, c[i], story, sizeof(story));
+		tap_info("connection %d: %s", i, story);
+		if (!strcmp(story, merged)) {
+			n_merged++;
+			k = ev_find(&l, c[i], TCPCLOSE_FIN_WAIT1,
+				    TCPCLOSE_TIME_WAIT);
+			flags_ok &= (l.ev[k].flags & TCPCLOSE_F_FINACK) &&
+				    (l.ev[k].flags & TCPCLOSE_F_HANDOFF) &&
+				    (l.ev[k].flags & TCPCLOSE_F_DUR_KNOWN) &&
+				    l.ev[k].tw_substate == TCPCLOSE_TIME_WAIT;
+		} else if (strcmp(story, separate)) {
+			valid = 0;
+		}
+	}
+	tap_check(n_merged > 0, "FIN+ACK read as FIN_WAIT1>TIME_WAIT (%d of %d)",
+		  n_merged, TRIES);
+	tap_check(n_merged && flags_ok,
+		  "flagged FIN+ACK and handoff, with the time spent in FIN_WAIT1");
+	tap_check(valid, "every other close is the separate-ACK story");
+	return tap_finish();
+}
