@@ -5,6 +5,7 @@
 #   make check            everything, on every supported kernel, in qemu
 #   make check KERNELS=6.1
 #   make demo             boot a VM and watch tcpclose at work
+#   make bench            overhead on connection close rate, as ratios
 #   make install          module, reader and man page onto this host
 
 KDIR     ?= /lib/modules/$(shell uname -r)/build
@@ -25,7 +26,7 @@ SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | c
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check demo install uninstall style sparse \
+.PHONY: all module reader clean check demo bench install uninstall style sparse \
 	selftests-static host-tests
 
 all: module reader
@@ -48,7 +49,7 @@ $(B)/static/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)/static
 	$(CC) $(UCFLAGS) -static -o $@ $(READER_SRC)
 
-$(B)/static/demo_workload: lab/demo_workload.c
+$(B)/static/%: lab/%.c
 	@mkdir -p $(B)/static
 	$(CC) $(UCFLAGS) -static -o $@ $<
 
@@ -73,7 +74,11 @@ check:
 	lab/check.sh $(KERNELS)
 
 demo:
-	lab/demo-vm.sh $(firstword $(KERNELS))
+	lab/demo-vm.sh $(firstword $(KERNELS)) demo
+
+# Overhead, as ratios measured side by side in one VM run.
+bench:
+	lab/demo-vm.sh $(firstword $(KERNELS)) bench
 
 style:
 	lab/style.sh
@@ -81,16 +86,26 @@ style:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
 
+# The release the module is built for (UTS_RELEASE of KDIR, not uname -r;
+# Debian's include/config/kernel.release says "6.1.192", not "6.1.0-56-amd64").
+KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	 $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+MODDIR = $(DESTDIR)/lib/modules/$(KREL)/updates
+
+# Plain copies: modules_install would try to sign with the distribution's
+# key, which a headers package does not ship.
 install: module reader
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+	@test -n "$(KREL)" || { echo "no kernel release in $(KDIR)"; exit 1; }
+	install -D -m 0644 tcpclose.ko $(MODDIR)/tcpclose.ko
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
 	install -D -m 0755 $(B)/tcpclose $(DESTDIR)$(PREFIX)/sbin/tcpclose
 	install -D -m 0644 Documentation/tcpclose.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
 
 uninstall:
-	rm -f /lib/modules/$(shell uname -r)/updates/tcpclose.ko*
-	depmod -a
+	@test -n "$(KREL)" || { echo "no kernel release in $(KDIR)"; exit 1; }
+	rm -f $(MODDIR)/tcpclose.ko
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpclose \
 		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
 

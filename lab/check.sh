@@ -89,6 +89,8 @@ for k in $kernels; do
 		tail -n 40 "$results/$k-sparse.log"
 	fi
 	run_step "$k/dkms_build" "$results/$k-dkms.log" "$LAB_DIR/dkms-check.sh" "$krel"
+	run_step "$k/install_modinfo" "$results/$k-install.log" \
+		"$LAB_DIR/install-check.sh" "$krel"
 	make -s selftests-static >"$results/static.log" 2>&1 || {
 		record "$k/selftests_build" fail
 		tail -n 40 "$results/static.log"

@@ -4,7 +4,7 @@
 # A busybox initramfs for one kernel: our module, the static selftests and
 # reader from BINDIR, the kernel modules the tests need (decompressed), and
 # iproute2's ip/tc (busybox's have no netns or netem).  MODE is "check"
-# (run selftests/vm-run.sh) or "demo" (run lab/demo.sh).
+# (run selftests/vm-run.sh), "demo" (lab/demo.sh) or "bench" (lab/bench.sh).
 . "$(dirname "$0")/lib.sh"
 
 krel=$1 ko=$2 bindir=$3 out=$4 mode=${5:-check}
@@ -65,7 +65,7 @@ if [ -n "${TCPCLOSE_TESTS:-}" ]; then
 else
 	cp "$TOP/selftests/tests.list" "$stage/tests/tests.list"
 fi
-cp "$LAB_DIR/demo.sh" "$stage/tests/"
+cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
 
 cat >"$stage/init" <<INIT
@@ -78,7 +78,7 @@ mount -t tmpfs run /run
 export PATH=/tests:/iproute2:/bin:/sbin
 ip link set lo up
 for m in /lib/modules/deps/*.ko; do insmod \$m || echo "lab: insmod \$m failed"; done
-sh /tests/$([ "$mode" = demo ] && echo demo.sh || echo vm-run.sh)
+sh /tests/$(case $mode in demo) echo demo.sh ;; bench) echo bench.sh ;; *) echo vm-run.sh ;; esac)
 echo "TCPCLOSE-VM-DONE"
 poweroff -f
 INIT

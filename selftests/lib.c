@@ -72,7 +72,8 @@ int tc_collect(int fd, struct evlist *l, int timeout_ms)
 int ev_find(const struct evlist *l, uint64_t cookie, int old, int new)
 {
 	for (int i = 0; i < l->n; i++)
-		if (l->ev[i].cookie == cookie && l->ev[i].oldstate == old &&
+		if (l->ev[i].cookie == cookie &&
+		    (old < 0 || l->ev[i].oldstate == old) &&
 		    l->ev[i].newstate == new)
 			return i;
 	return -1;

@@ -18,7 +18,9 @@ int tc_open(int flags);
 void tc_get_stats(int fd, struct tcpclose_stats *st);
 /* Read what is there, waiting up to timeout_ms for the first record. */
 int tc_collect(int fd, struct evlist *l, int timeout_ms);
-/* Read until a cookie's transition old->new arrives; its index or -1. */
+/* Read until a cookie's transition old->new (old < 0: any) arrives; its
+ * index or -1.
+ */
 int tc_wait_for(int fd, struct evlist *l, uint64_t cookie, int old, int new,
 		int timeout_ms);
 int ev_find(const struct evlist *l, uint64_t cookie, int old, int new);

@@ -32,8 +32,8 @@ static uint64_t close_pair(int fd, struct evlist *l, int first, int second)
 		    5000);
 	drain(second);
 	close(second);
-	tc_wait_for(fd, l, cookie, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT,
-		    5000);
+	/* FIN_WAIT2 > TIME_WAIT, or FIN_WAIT1 > TIME_WAIT on a FIN+ACK */
+	tc_wait_for(fd, l, cookie, -1, TCPCLOSE_TIME_WAIT, 5000);
 	return cookie;
 }
 
@@ -52,8 +52,8 @@ int main(void)
 	sfd = tcp_accept(lfd);
 	cport = local_port(cfd);
 	cookie = close_pair(fd, &l, sfd, cfd);
-	tap_check(ev_find(&l, cookie, TCPCLOSE_FIN_WAIT2,
-			  TCPCLOSE_TIME_WAIT) >= 0, "server socket in TIME_WAIT");
+	tap_check(ev_find(&l, cookie, -1, TCPCLOSE_TIME_WAIT) >= 0,
+		  "server socket in TIME_WAIT");
 	sleep_ms(1100);
 	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
 	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
@@ -70,8 +70,8 @@ int main(void)
 	sfd = tcp_accept(lfd);
 	cport = local_port(cfd);
 	cookie = close_pair(fd, &l, cfd, sfd);
-	tap_check(ev_find(&l, cookie, TCPCLOSE_FIN_WAIT2,
-			  TCPCLOSE_TIME_WAIT) >= 0, "client socket in TIME_WAIT");
+	tap_check(ev_find(&l, cookie, -1, TCPCLOSE_TIME_WAIT) >= 0,
+		  "client socket in TIME_WAIT");
 	sleep_ms(1100);
 	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
 	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
