@@ -230,19 +230,6 @@ void tc_table_remove(u64 cookie, struct tc_table_info *old)
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
 
-bool tc_table_lookup(u64 cookie, struct tc_table_info *info)
-{
-	unsigned int b = hash_64(cookie, tc_bits);
-	struct tc_entry *e;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	e = tc_find(b, cookie);
-	tc_info(e, info);
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
-	return e;
-}
-
 /* Copy up to @room entries of namespace @netns (0: all); count them all. */
 int tc_table_dump(struct tcpclose_sock *out, u32 room, u32 netns, u64 *total)
 {

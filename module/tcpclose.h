@@ -61,7 +61,6 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 void tc_table_remove(u64 cookie, struct tc_table_info *old);
 void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate);
 bool tc_table_take_handoff(u64 cookie, u8 *substate);
-bool tc_table_lookup(u64 cookie, struct tc_table_info *info);
 int tc_table_dump(struct tcpclose_sock *out, u32 room, u32 netns,
 		  u64 *total);
 void tc_table_stats(struct tcpclose_stats *st);

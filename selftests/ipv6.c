@@ -20,12 +20,8 @@ static void one(int fd, const char *listen_addr, const char *conn_addr,
 	lfd = tcp_listen(AF_INET6, listen_addr, &port);
 	cfd = tcp_connect(AF_INET6, conn_addr, port);
 	sfd = tcp_accept(lfd);
-	c = sock_cookie(cfd);
-	close(cfd);
-	tc_wait_for(fd, &l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
-	close(sfd);
-	i = tc_wait_for(fd, &l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT,
-			5000);
+	c = orphan_close(fd, &l, cfd, sfd);
+	i = ev_find(&l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT);
 	inet_pton(AF_INET6, conn_addr, want);
 	tap_check(i >= 0 && l.ev[i].family == AF_INET6 &&
 		  !memcmp(l.ev[i].daddr, want, 16) && l.ev[i].dport == port &&

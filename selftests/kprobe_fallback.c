@@ -26,12 +26,7 @@ int main(void)
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
 	sfd = tcp_accept(lfd);
-	c = sock_cookie(cfd);
-	close(cfd);
-	tc_wait_for(fd, &l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
-	close(sfd);
-	i = tc_wait_for(fd, &l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT,
-			5000);
+	c = orphan_close(fd, &l, cfd, sfd);
 	ev_story(&l, c, story, sizeof(story));
 	tap_info("story: %s", story);
 	tap_check(!strcmp(story, "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>FIN_WAIT2 FIN_WAIT2>TIME_WAIT"),

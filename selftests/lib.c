@@ -158,6 +158,17 @@ uint64_t sock_cookie(int fd)
 	return c;
 }
 
+uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd)
+{
+	uint64_t c = sock_cookie(cfd);
+
+	close(cfd);
+	tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
+	close(sfd);
+	tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT, 5000);
+	return c;
+}
+
 static socklen_t make_addr(struct sockaddr_storage *ss, int family,
 			   const char *addr, int port)
 {

@@ -32,6 +32,12 @@ const struct tcpclose_sock *table_find(const struct tcpclose_sock *t, int n,
 				       uint64_t cookie);
 
 uint64_t sock_cookie(int fd);
+/*
+ * The client (cfd) closes first and is handed to a timewait socket; the
+ * server (sfd) closes once that is seen.  Waits for the timewait socket's
+ * FIN_WAIT2 > TIME_WAIT and returns the client's cookie.
+ */
+uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd);
 /* A listener on addr (port 0: any); its port in *port. */
 int tcp_listen(int family, const char *addr, int *port);
 int tcp_connect(int family, const char *addr, int port);

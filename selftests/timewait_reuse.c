@@ -37,48 +37,47 @@ static uint64_t close_pair(int fd, struct evlist *l, int first, int second)
 	return cookie;
 }
 
-int main(void)
+/*
+ * One connection whose first closer ends in TIME_WAIT; then a new
+ * connection from the same client port must end that TIME_WAIT as reuse.
+ */
+static void reuse_case(int fd, int lfd, int port, int server_first,
+		       const char *who, const char *how)
 {
 	struct evlist l = { 0 };
 	uint64_t cookie;
-	int fd, lfd, cfd, sfd, port = 0, cport, i;
+	int cfd, sfd, cport, i;
+
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	cport = local_port(cfd);
+	cookie = server_first ? close_pair(fd, &l, sfd, cfd) :
+				close_pair(fd, &l, cfd, sfd);
+	tap_check(ev_find(&l, cookie, -1, TCPCLOSE_TIME_WAIT) >= 0,
+		  "%s socket in TIME_WAIT", who);
+	sleep_ms(1100);		/* tcp_tw_reuse wants a second to pass */
+	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
+	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
+			5000);
+	tap_check(cfd >= 0 && i >= 0 &&
+		  l.ev[i].reason == TCPCLOSE_REASON_REUSE,
+		  "%s ended TIME_WAIT, reason reuse", how);
+	if (cfd >= 0 && server_first)
+		close(tcp_accept(lfd));
+	ev_dump(&l, cookie);
+	free(l.ev);
+}
+
+int main(void)
+{
+	int fd, lfd, port = 0;
 
 	tap_plan(4);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
-
-	/* Server closes first: its TIME_WAIT socket holds (port, cport). */
-	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-	sfd = tcp_accept(lfd);
-	cport = local_port(cfd);
-	cookie = close_pair(fd, &l, sfd, cfd);
-	tap_check(ev_find(&l, cookie, -1, TCPCLOSE_TIME_WAIT) >= 0,
-		  "server socket in TIME_WAIT");
-	sleep_ms(1100);
-	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
-	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
-			5000);
-	tap_check(cfd >= 0 && i >= 0 &&
-		  l.ev[i].reason == TCPCLOSE_REASON_REUSE,
-		  "a SYN for the same 4-tuple ended TIME_WAIT, reason reuse");
-	if (cfd >= 0)
-		close(tcp_accept(lfd));
-	ev_dump(&l, cookie);
-
-	/* Client closes first; connect() from its port reuses the tuple. */
-	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-	sfd = tcp_accept(lfd);
-	cport = local_port(cfd);
-	cookie = close_pair(fd, &l, cfd, sfd);
-	tap_check(ev_find(&l, cookie, -1, TCPCLOSE_TIME_WAIT) >= 0,
-		  "client socket in TIME_WAIT");
-	sleep_ms(1100);
-	cfd = tcp_connect_from(AF_INET, "127.0.0.1", port, cport);
-	i = tc_wait_for(fd, &l, cookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
-			5000);
-	tap_check(cfd >= 0 && i >= 0 &&
-		  l.ev[i].reason == TCPCLOSE_REASON_REUSE,
-		  "connect() from the same port took over TIME_WAIT, reason reuse");
-	ev_dump(&l, cookie);
+	/* Server closes first: a SYN from the same client port hits it. */
+	reuse_case(fd, lfd, port, 1, "server", "a SYN for the same 4-tuple");
+	/* Client closes first: connect() from its port takes the tuple. */
+	reuse_case(fd, lfd, port, 0, "client", "connect() from the same port");
 	return tap_finish();
 }

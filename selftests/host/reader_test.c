@@ -184,6 +184,19 @@ static void mkfile(const char *path, const char *text)
 	fclose(f);
 }
 
+/* ROOT/PID/fd/FD -> TARGET, as in /proc */
+static void fixture_fd(const char *root, int pid, int fd, const char *target)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%d", root, pid);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/%d/fd", root, pid);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, fd);
+	symlink(target, p);
+}
+
 static void owners(void)
 {
 	char root[] = "/tmp/tcpclose-procXXXXXX", p[256];
@@ -192,23 +205,12 @@ static void owners(void)
 	int ok;
 
 	mkdtemp(root);
-	snprintf(p, sizeof(p), "%s/123", root);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/123/fd", root);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/123/fd/3", root);
-	symlink("socket:[555]", p);
-	snprintf(p, sizeof(p), "%s/123/fd/4", root);
-	symlink("pipe:[9]", p);
+	fixture_fd(root, 123, 3, "socket:[555]");
+	fixture_fd(root, 123, 4, "pipe:[9]");
 	snprintf(p, sizeof(p), "%s/123/comm", root);
 	mkfile(p, "leaky\n");
-	snprintf(p, sizeof(p), "%s/99", root);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/99/fd", root);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/99/fd/8", root);
-	symlink("socket:[555]", p);
-	snprintf(p, sizeof(p), "%s/7/", root);	/* vanished: no fd dir */
+	fixture_fd(root, 99, 8, "socket:[555]");
+	snprintf(p, sizeof(p), "%s/7", root);	/* vanished: no fd dir */
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/self", root);
 	mkdir(p, 0755);
