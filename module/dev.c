@@ -23,8 +23,13 @@ struct tc_file {
 	u32 netns;		/* the opener's namespace; 0 for init_net */
 };
 
-/* Serialises readers, filter changes and the stream's ownership. */
+/*
+ * tc_read_mutex serialises the owner's readers and filter changes; it is
+ * never held while sleeping for records, so other files' ioctls and
+ * close() never wait for a blocked reader.
+ */
 static DEFINE_MUTEX(tc_read_mutex);
+static DEFINE_SPINLOCK(tc_owner_lock);
 static struct file *tc_stream_owner;
 
 static int tc_open(struct inode *inode, struct file *file)
@@ -45,49 +50,60 @@ static int tc_open(struct inode *inode, struct file *file)
 
 static int tc_release(struct inode *inode, struct file *file)
 {
-	mutex_lock(&tc_read_mutex);
-	if (tc_stream_owner == file)
+	spin_lock(&tc_owner_lock);
+	if (tc_stream_owner == file) {
 		tc_stream_owner = NULL;
-	mutex_unlock(&tc_read_mutex);
+		tc_stream_unowned();
+	}
+	spin_unlock(&tc_owner_lock);
 	kfree(file->private_data);
 	return 0;
 }
 
-/* Called with tc_read_mutex held. */
+/* The stream belongs to the first file that reads or polls it. */
 static bool tc_claim_stream(struct file *file)
 {
+	bool mine;
+
+	spin_lock(&tc_owner_lock);
 	if (!tc_stream_owner)
 		tc_stream_owner = file;
-	return tc_stream_owner == file;
+	mine = tc_stream_owner == file;
+	spin_unlock(&tc_owner_lock);
+	return mine;
 }
 
 static ssize_t tc_read(struct file *file, char __user *buf, size_t count,
 		       loff_t *ppos)
 {
 	struct tc_file *tf = file->private_data;
-	ssize_t ret;
+	ssize_t n;
+	int err;
 
 	if (count < sizeof(struct tcpclose_event))
 		return -EINVAL;
-	if (mutex_lock_interruptible(&tc_read_mutex))
-		return -ERESTARTSYS;
-	if (tc_claim_stream(file))
-		ret = tc_stream_read(buf, count, &tf->filter, tf->netns,
-				     file->f_flags & O_NONBLOCK);
-	else
-		ret = -EBUSY;
-	mutex_unlock(&tc_read_mutex);
-	return ret;
+	if (!tc_claim_stream(file))
+		return -EBUSY;
+	for (;;) {
+		if (mutex_lock_interruptible(&tc_read_mutex))
+			return -ERESTARTSYS;
+		n = tc_stream_copy(buf, count, &tf->filter, tf->netns);
+		mutex_unlock(&tc_read_mutex);
+		if (n)
+			return n;
+		if (tc_stream_dying())
+			return 0;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		err = tc_stream_wait();
+		if (err)
+			return err;
+	}
 }
 
 static __poll_t tc_poll(struct file *file, poll_table *wait)
 {
-	bool mine;
-
-	mutex_lock(&tc_read_mutex);
-	mine = tc_claim_stream(file);
-	mutex_unlock(&tc_read_mutex);
-	return mine ? tc_stream_poll(file, wait) : EPOLLERR;
+	return tc_claim_stream(file) ? tc_stream_poll(file, wait) : EPOLLERR;
 }
 
 static long tc_ioc_stats(void __user *arg)

@@ -31,10 +31,11 @@ DECLARE_WAIT_QUEUE_HEAD(tc_read_wq);
 /*
  * The traced path must not take the wait-queue lock nor wake anybody: it
  * may run inside the scheduler's or the network stack's own locks.  It
- * queues an irq_work instead, and only while a reader sleeps.
+ * queues an irq_work instead, and only while a reader sleeps or polls.
  */
 static struct irq_work tc_wake_work;
-static bool tc_reader_sleeping;
+static atomic_t tc_sleepers = ATOMIC_INIT(0);	/* readers in read() */
+static bool tc_polled;				/* the owner polls */
 static bool tc_dying;
 
 static void tc_wake(struct irq_work *work)
@@ -95,9 +96,9 @@ static void tc_write(const struct tcpclose_event *ev)
 		return;
 	*slot = *ev;
 	tc_ring_commit(&this_cpu_ptr(tc_cpus)->ring, pos);
-	/* Pairs with the barrier in tc_stream_read() before it sleeps. */
+	/* Pairs with the barrier in tc_stream_wait() before it sleeps. */
 	smp_mb();
-	if (READ_ONCE(tc_reader_sleeping))
+	if (atomic_read(&tc_sleepers) || READ_ONCE(tc_polled))
 		irq_work_queue(&tc_wake_work);
 }
 
@@ -224,11 +225,11 @@ static bool tc_filter_match(const struct tcpclose_event *ev,
 
 /*
  * Copy out as many whole records as fit.  A record leaves its ring only
- * after copy_to_user() succeeded, so a bad buffer loses nothing.
+ * after copy_to_user() succeeded, so a bad buffer loses nothing.  The
+ * caller serialises readers.
  */
-static ssize_t tc_copy_records(char __user *buf, size_t count,
-			       const struct tcpclose_filter *filter,
-			       u32 reader_netns)
+ssize_t tc_stream_copy(char __user *buf, size_t count,
+		       const struct tcpclose_filter *filter, u32 reader_netns)
 {
 	const struct tcpclose_event *ev;
 	struct tc_ring *r;
@@ -255,31 +256,23 @@ static ssize_t tc_copy_records(char __user *buf, size_t count,
 	return done;
 }
 
-int tc_stream_read(char __user *buf, size_t count,
-		   const struct tcpclose_filter *filter, u32 reader_netns,
-		   bool nonblock)
+bool tc_stream_dying(void)
 {
-	ssize_t n;
+	return READ_ONCE(tc_dying);
+}
+
+/* Sleep until a record arrives or the module goes away. */
+int tc_stream_wait(void)
+{
 	int err;
 
-	for (;;) {
-		n = tc_copy_records(buf, count, filter, reader_netns);
-		if (n)
-			return n;
-		if (READ_ONCE(tc_dying))
-			return 0;
-		if (nonblock)
-			return -EAGAIN;
-		WRITE_ONCE(tc_reader_sleeping, true);
-		/* Pairs with smp_mb() in tc_event_end(). */
-		smp_mb();
-		err = wait_event_interruptible(tc_read_wq,
-					       !tc_stream_empty() ||
-					       READ_ONCE(tc_dying));
-		WRITE_ONCE(tc_reader_sleeping, false);
-		if (err)
-			return err;
-	}
+	atomic_inc(&tc_sleepers);
+	/* Pairs with smp_mb() in tc_write(). */
+	smp_mb__after_atomic();
+	err = wait_event_interruptible(tc_read_wq, !tc_stream_empty() ||
+				       READ_ONCE(tc_dying));
+	atomic_dec(&tc_sleepers);
+	return err;
 }
 
 /* Wake sleeping readers for good: they return end-of-file. */
@@ -314,11 +307,17 @@ void tc_stream_stats(struct tcpclose_stats *st, struct tcpclose_cpu_stats *cpu,
 	st->ring_size = tc_ring_slots;
 }
 
+/* The stream's owner has gone: no need to wake pollers any more. */
+void tc_stream_unowned(void)
+{
+	WRITE_ONCE(tc_polled, false);
+}
+
 __poll_t tc_stream_poll(struct file *file, poll_table *wait)
 {
 	poll_wait(file, &tc_read_wq, wait);
-	WRITE_ONCE(tc_reader_sleeping, true);
-	/* Pairs with smp_mb() in tc_emit(). */
+	WRITE_ONCE(tc_polled, true);
+	/* Pairs with smp_mb() in tc_write(). */
 	smp_mb();
 	if (READ_ONCE(tc_dying))
 		return EPOLLIN | EPOLLRDNORM | EPOLLHUP;

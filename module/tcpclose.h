@@ -33,13 +33,15 @@ bool tc_take_held(u64 cookie, struct tcpclose_event *out);
 void tc_flush_held(void);
 void tc_count_seen(void);
 bool tc_stream_empty(void);
-int tc_stream_read(char __user *buf, size_t count,
-		   const struct tcpclose_filter *filter, u32 reader_netns,
-		   bool nonblock);
+ssize_t tc_stream_copy(char __user *buf, size_t count,
+		       const struct tcpclose_filter *filter, u32 reader_netns);
+int tc_stream_wait(void);
+bool tc_stream_dying(void);
 void tc_stream_stats(struct tcpclose_stats *st, struct tcpclose_cpu_stats *cpu,
 		     u32 nr_cpu);
 void tc_stream_shutdown(void);
 __poll_t tc_stream_poll(struct file *file, poll_table *wait);
+void tc_stream_unowned(void);
 extern wait_queue_head_t tc_read_wq;
 
 /* event.c: filling records from sockets. */

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "lib.h"
 
@@ -74,6 +75,31 @@ static void *blocking_reader(void *arg)
 	return NULL;
 }
 
+/* Another file's ioctl and close() while the stream owner sleeps. */
+static void *other_file(void *arg)
+{
+	struct tcpclose_filter f = { .size = sizeof(f) };
+	int fd = tc_open(O_RDONLY);
+
+	ioctl(fd, TCPCLOSE_IOC_SET_FILTER, &f);
+	close(fd);
+	return NULL;
+}
+
+static int joined_within(pthread_t t, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &ts) == 0;
+}
+
 int main(void)
 {
 	struct tcpclose_stats st = { .size = sizeof(st) - 4 };
@@ -82,13 +108,13 @@ int main(void)
 	struct tcpclose_event ev[4];
 	struct evlist l = { 0 };
 	struct pollfd p;
-	pthread_t th;
+	pthread_t th, th2, other;
 	uint32_t ver = 0;
 	uint64_t c;
 	int fd, fd2, lfd, port = 0, i;
 	char small[10];
 
-	tap_plan(18);
+	tap_plan(19);
 	tap_check(open_errno_in_child(1) == EACCES,
 		  "open as nobody: EACCES (mode 0600)");
 	tap_check(open_errno_in_child(0) == EPERM,
@@ -147,11 +173,16 @@ int main(void)
 		;
 	close(fd2);
 	pthread_create(&th, NULL, blocking_reader, NULL);
+	pthread_create(&th2, NULL, blocking_reader, NULL);
 	sleep_ms(300);
+	pthread_create(&other, NULL, other_file, NULL);
+	tap_check(joined_within(other, 2000),
+		  "with readers blocked, another file opens, ioctls and closes at once");
 	one_event(lfd, port);
-	pthread_join(th, NULL);
-	tap_check(blocking_ret == sizeof(ev[0]),
-		  "a blocked read wakes up for a new record");
+	tap_check(joined_within(th, 3000) && joined_within(th2, 3000) &&
+		  blocking_ret == sizeof(ev[0]),
+		  "two blocked readers both wake up for new records");
+	pthread_join(other, NULL);
 	p.fd = blocking_fd;
 	p.events = POLLIN;
 	one_event(lfd, port);
