@@ -111,28 +111,51 @@ static void add_row(struct stuck *s, const struct row *r)
 	s->nrows++;
 }
 
+/*
+ * Both lists are sorted by cookie and searched by bisection: a busy host
+ * has tens of thousands of timewait sockets in the table.
+ */
+static int cmp_cookie(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int diag_by_cookie(const void *a, const void *b)
+{
+	return cmp_cookie(((const struct diag_sock *)a)->cookie,
+			  ((const struct diag_sock *)b)->cookie);
+}
+
+static int table_by_cookie(const void *a, const void *b)
+{
+	return cmp_cookie(((const struct tcpclose_sock *)a)->cookie,
+			  ((const struct tcpclose_sock *)b)->cookie);
+}
+
 static const struct diag_sock *diag_find(const struct diag_sock *d, int n,
 					 uint64_t cookie)
 {
-	for (int i = 0; i < n; i++)
-		if (d[i].cookie == cookie)
-			return &d[i];
-	return NULL;
+	struct diag_sock key = { .cookie = cookie };
+
+	return n ? bsearch(&key, d, n, sizeof(*d), diag_by_cookie) : NULL;
 }
 
 static const struct tcpclose_sock *table_find(const struct tcpclose_sock *t,
 					      int n, uint64_t cookie)
 {
-	for (int i = 0; i < n; i++)
-		if (t[i].cookie == cookie)
-			return &t[i];
-	return NULL;
+	struct tcpclose_sock key = { .cookie = cookie };
+
+	return n ? bsearch(&key, t, n, sizeof(*t), table_by_cookie) : NULL;
 }
 
 /* Table entries have an age; sock_diag gives live queues and the rest. */
-static void merge(struct stuck *s, const struct tcpclose_sock *t, int nt,
-		  const struct diag_sock *d, int nd)
+static void merge(struct stuck *s, struct tcpclose_sock *t, int nt,
+		  struct diag_sock *d, int nd)
 {
+	if (nt)
+		qsort(t, nt, sizeof(*t), table_by_cookie);
+	if (nd)
+		qsort(d, nd, sizeof(*d), diag_by_cookie);
 	for (int i = 0; i < nt; i++) {
 		const struct diag_sock *live = diag_find(d, nd, t[i].cookie);
 		struct row r = {
