@@ -122,8 +122,8 @@ static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
 	e->s.state = state;
 	e->s.timewait = timewait;
 	e->s.cookie = ev->cookie;
-	if (ev->ino)
-		e->s.ino = ev->ino;
+	/* 0 once orphaned: the old inode number may name another socket. */
+	e->s.ino = ev->ino;
 	e->s.netns = ev->netns;
 	e->s.family = ev->family;
 	e->s.sport = ev->sport;

@@ -3,7 +3,8 @@
  * Simultaneous close across a real network path: two network namespaces
  * joined by a veth pair with 50 ms netem delay each way, so that both FINs
  * are in flight at once.  Both sides go FIN_WAIT1 > CLOSING > TIME_WAIT.
- * Also: a file opened inside a namespace sees only that namespace.
+ * Also: a file opened inside a namespace sees only that namespace, and
+ * tcpclose stuck reports each namespace's sockets with their netns.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -38,21 +39,50 @@ static int closing_story(const struct evlist *l, uint64_t cookie)
 	return !strcmp(story, "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>CLOSING CLOSING>TIME_WAIT");
 }
 
+static int only_netns(const struct evlist *l, uint32_t netns)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->ev[i].netns != netns)
+			return 0;
+	return 1;
+}
+
+/* `tcpclose stuck` lists both TIME_WAIT sockets, each with its namespace. */
+static void stuck_in_namespaces(uint64_t ca, uint32_t na, uint64_t cb,
+				uint32_t nb)
+{
+	char out[16384], want_a[96], want_b[96];
+	FILE *p = popen("/tests/tcpclose stuck --state TIME_WAIT --min-age 0 --json", "r");
+	size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+
+	out[n] = '\0';
+	if (p)
+		pclose(p);
+	tap_info("stuck --state TIME_WAIT: %s", out);
+	snprintf(want_a, sizeof(want_a), "\"cookie\":%llu,", (unsigned long long)ca);
+	snprintf(want_b, sizeof(want_b), "\"cookie\":%llu,", (unsigned long long)cb);
+	tap_check(strstr(out, want_a) && strstr(out, want_b) &&
+		  strstr(strstr(out, want_a), "\"netns\":") &&
+		  strtoul(strstr(strstr(out, want_a), "\"netns\":") + 8, NULL, 10) == na &&
+		  strtoul(strstr(strstr(out, want_b), "\"netns\":") + 8, NULL, 10) == nb,
+		  "tcpclose stuck shows each namespace's TIME_WAIT socket with its netns");
+}
+
 int main(void)
 {
 	struct evlist l = { 0 };
 	struct tcpclose_sock *tab;
 	uint64_t ca, cb, total;
 	int fd, nsfd, lfd, a, b, port = 0, n, i, only_a = 1;
-	struct stat nsa;
+	struct stat nsa, nsb;
 
-	tap_plan(5);
+	tap_plan(7);
 	if (setup())
 		tap_bail("cannot build the veth/netem namespaces");
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	enter_netns("tca");
 	lfd = tcp_listen(AF_INET, "10.77.0.1", &port);
-	nsfd = tc_open(O_RDONLY);
+	nsfd = tc_open(O_RDONLY | O_NONBLOCK);
 	enter_netns("tcb");
 	b = tcp_connect(AF_INET, "10.77.0.1", port);
 	enter_netns(NULL);
@@ -60,6 +90,7 @@ int main(void)
 	ca = sock_cookie(a);
 	cb = sock_cookie(b);
 	stat("/run/netns/tca", &nsa);
+	stat("/run/netns/tcb", &nsb);
 
 	close(a);
 	close(b);
@@ -85,5 +116,27 @@ int main(void)
 	tap_check(table_find(tab, n, ca) && table_find(tab, n, cb),
 		  "the initial namespace sees both");
 	ev_dump(&l, 0);
+	stuck_in_namespaces(ca, nsa.st_ino, cb, nsb.st_ino);
+
+	/* The stream too: a reader in A reads A's records only. */
+	close(fd);
+	enter_netns("tcb");
+	b = tcp_connect(AF_INET, "10.77.0.1", port);
+	enter_netns(NULL);
+	a = tcp_accept(lfd);
+	ca = sock_cookie(a);
+	cb = sock_cookie(b);
+	close(b);
+	free(l.ev);
+	memset(&l, 0, sizeof(l));
+	i = tc_wait_for(nsfd, &l, ca, TCPCLOSE_ESTABLISHED,
+			TCPCLOSE_CLOSE_WAIT, 5000);
+	sleep_ms(500);
+	tc_collect(nsfd, &l, 200);
+	tap_check(i >= 0 && ev_find(&l, cb, -1, TCPCLOSE_FIN_WAIT1) < 0 &&
+		  only_netns(&l, nsa.st_ino),
+		  "a reader opened in A reads A's records only (%d), not B's FIN_WAIT1",
+		  l.n);
+	close(a);
 	return tap_finish();
 }

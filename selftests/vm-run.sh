@@ -4,6 +4,7 @@
 # module, as one TAP stream (sub-test output is indented as comments).
 # A test also fails when the kernel logged a warning or bug while it ran.
 KO=/lib/modules/tcpclose.ko
+TEST_TIMEOUT=240	# the longest test waits out 60 s of TIME_WAIT
 list=/tests/tests.list
 total=$(grep -cv '^[[:space:]]*\(#\|$\)' $list)
 n=0
@@ -21,13 +22,15 @@ grep -v '^[[:space:]]*\(#\|$\)' $list | while read -r name params; do
 		verdict=fail
 	else
 		start=$(cut -d. -f1 /proc/uptime)
-		/tests/$name >/tmp/out 2>&1
+		# A hung test is killed, so that the others still run.
+		timeout -s KILL "$TEST_TIMEOUT" /tests/$name >/tmp/out 2>&1
 		rc=$?
 		sed 's/^/# /' /tmp/out
 		echo "# $name: exit $rc after $(( $(cut -d. -f1 /proc/uptime) - start ))s"
 		case $rc in
 		0) ;;
 		4) verdict=skip ;;
+		137) echo "# $name: killed after ${TEST_TIMEOUT}s"; verdict=fail ;;
 		*) verdict=fail ;;
 		esac
 		if grep -q '^tcpclose ' /proc/modules && ! rmmod tcpclose; then
