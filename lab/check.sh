@@ -101,7 +101,7 @@ for k in $kernels; do
 	echo "--- booting $krel"
 	set +e	# a failed VM is counted below, not fatal
 	"$LAB_DIR/run-vm.sh" "$krel" "$obj/initrd.gz" "$results/$k-vm.log" \
-		"${TCPCLOSE_VM_TIMEOUT:-1500}" | sed 's/^/  /'
+		"${TCPCLOSE_VM_TIMEOUT:-900}" | sed 's/^/  /'
 	vm_ok=${PIPESTATUS[0]}
 	set -e
 	tr -d '\r' <"$results/$k-vm.log" >"$results/$k-vm.tap"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # run-vm.sh KREL INITRD LOG [TIMEOUT]: boot one kernel under qemu (TCG) and
-# stream its serial console to stdout and LOG.  Exits non-zero when the
+# stream its serial console to stdout and LOG (loglevel 5: warnings with
+# their stack traces).  Exits non-zero when the
 # guest did not finish (timeout, panic, oops: oops=panic makes an oops end
 # the run at once).
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +16,7 @@ timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
 	-machine q35,accel=tcg -cpu max -smp 2 -m 1024 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic" \
+	-append "console=ttyS0 quiet loglevel=5 panic=-1 oops=panic" \
 	</dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -48,6 +48,7 @@ int tc_stream_init(void)
 	struct tc_slot *slots;
 	int cpu;
 
+	init_irq_work(&tc_wake_work, tc_wake);
 	tc_cpus = alloc_percpu(struct tc_cpu);
 	if (!tc_cpus)
 		return -ENOMEM;
@@ -60,7 +61,6 @@ int tc_stream_init(void)
 		tc_ring_init(&per_cpu_ptr(tc_cpus, cpu)->ring, slots,
 			     tc_ring_slots);
 	}
-	init_irq_work(&tc_wake_work, tc_wake);
 	return 0;
 }
 
