@@ -44,6 +44,20 @@ run_step() { # run_step NAME LOG COMMAND...: one pass/fail step
 	fi
 }
 
+# kbuild_step NAME LOG KDIR OBJ FLAG: a module build that must be clean:
+# any warning or error fails the step.
+kbuild_step() {
+	local name=$1 log=$2 kdir=$3 obj=$4 flag=$5
+	if make -C "$kdir" M="$obj" "$flag" modules >"$log" 2>&1 &&
+	   ! grep -E 'warning:|error:' "$log"; then
+		record "$name" ok
+	else
+		record "$name" fail
+		tail -n 40 "$log"
+		return 1
+	fi
+}
+
 "$LAB_DIR/install-deps.sh"
 
 echo "=== host tests"
@@ -72,22 +86,10 @@ for k in $kernels; do
 	rm -rf "$obj" && mkdir -p "$obj"
 	# Build a private copy so that kernels do not share objects.
 	cp -r Kbuild VERSION module include "$obj/"
-	if make -C "$kdir" M="$obj" W=1 modules >"$results/$k-build.log" 2>&1 &&
-	   ! grep -E 'warning:|error:' "$results/$k-build.log"; then
-		record "$k/build_W=1" ok
-	else
-		record "$k/build_W=1" fail
-		tail -n 40 "$results/$k-build.log"
+	kbuild_step "$k/build_W=1" "$results/$k-build.log" "$kdir" "$obj" W=1 ||
 		continue
-	fi
 	make -C "$kdir" M="$obj" clean >/dev/null 2>&1
-	if make -C "$kdir" M="$obj" C=1 modules >"$results/$k-sparse.log" 2>&1 &&
-	   ! grep -E 'warning:|error:' "$results/$k-sparse.log"; then
-		record "$k/sparse" ok
-	else
-		record "$k/sparse" fail
-		tail -n 40 "$results/$k-sparse.log"
-	fi
+	kbuild_step "$k/sparse" "$results/$k-sparse.log" "$kdir" "$obj" C=1 || :
 	run_step "$k/dkms_build" "$results/$k-dkms.log" "$LAB_DIR/dkms-check.sh" "$krel"
 	run_step "$k/install_modinfo" "$results/$k-install.log" \
 		"$LAB_DIR/install-check.sh" "$krel"

@@ -133,6 +133,25 @@ static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
 	memcpy(e->s.daddr, ev->daddr, sizeof(e->s.daddr));
 }
 
+/* A new entry in bucket @b, or NULL (counted) when the pool is empty. */
+static struct tc_entry *tc_insert(unsigned int b,
+				  const struct tcpclose_event *ev, u8 state,
+				  bool timewait)
+{
+	struct tc_entry *e = tc_alloc();
+
+	if (!e) {
+		atomic64_inc(&tc_overflow);
+		return NULL;
+	}
+	memset(&e->s, 0, sizeof(e->s));
+	e->handoff = 0;
+	tc_set(e, ev, state, timewait);
+	hlist_add_head(&e->node, &tc_buckets[b]);
+	atomic64_inc(&tc_count);
+	return e;
+}
+
 /*
  * Move the socket of @ev to @state, reporting in @old what it was before.
  * A state outside the close states removes the socket.
@@ -152,18 +171,10 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 			tc_release(e);
 		goto out;
 	}
-	if (!e) {
-		e = tc_alloc();
-		if (!e) {
-			atomic64_inc(&tc_overflow);
-			goto out;
-		}
-		memset(&e->s, 0, sizeof(e->s));
-		e->handoff = 0;
-		hlist_add_head(&e->node, &tc_buckets[b]);
-		atomic64_inc(&tc_count);
-	}
-	tc_set(e, ev, state, timewait);
+	if (e)
+		tc_set(e, ev, state, timewait);
+	else
+		tc_insert(b, ev, state, timewait);
 out:
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
@@ -181,20 +192,11 @@ void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate)
 
 	raw_spin_lock_irqsave(&tc_locks[b], flags);
 	e = tc_find(b, ev->cookie);
-	if (!e) {
-		e = tc_alloc();
-		if (!e) {
-			atomic64_inc(&tc_overflow);
-			goto out;
-		}
-		/* Not seen before: its state so far is unknown. */
-		memset(&e->s, 0, sizeof(e->s));
-		tc_set(e, ev, 0, true);
-		hlist_add_head(&e->node, &tc_buckets[b]);
-		atomic64_inc(&tc_count);
-	}
-	e->handoff = substate;
-out:
+	/* Not seen before: its state so far is unknown (0). */
+	if (!e)
+		e = tc_insert(b, ev, 0, true);
+	if (e)
+		e->handoff = substate;
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
 
