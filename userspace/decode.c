@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -284,7 +285,26 @@ int tc_parse_duration(const char *s, uint64_t *ns)
 		unit = 86400;
 	else
 		return -1;
-	*ns = (uint64_t)(v * unit * 1e9);
+	v *= unit * 1e9;
+	/* Also refuses "inf" and "nan", which strtod() accepts. */
+	if (!(v < 18446744073709551615.0))
+		return -1;
+	*ns = (uint64_t)v;
+	return 0;
+}
+
+int tc_parse_uint(const char *s, unsigned long long min,
+		  unsigned long long max, unsigned long long *v)
+{
+	char *end;
+
+	/* strtoull() would take " 5", "+5" and "-1" (as a huge number). */
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || *end || *v < min || *v > max)
+		return -1;
 	return 0;
 }
 

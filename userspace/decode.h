@@ -38,6 +38,9 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 
 /* "90", "90s", "5m", "2h", "1d", "1.5s" into nanoseconds; -1 if invalid. */
 int tc_parse_duration(const char *s, uint64_t *ns);
+/* A decimal integer within [min, max] into @v; -1 if invalid or outside. */
+int tc_parse_uint(const char *s, unsigned long long min,
+		  unsigned long long max, unsigned long long *v);
 /* Matches an event or socket address against a textual IPv4/IPv6 one. */
 struct tc_addr_filter {
 	int family;		/* 0: no filter */

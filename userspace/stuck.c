@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,7 +64,7 @@ static int parse(int argc, char **argv, struct stuck *s)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char *end;
+	unsigned long long n;
 	int c;
 
 	s->mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT);
@@ -83,9 +84,9 @@ static int parse(int argc, char **argv, struct stuck *s)
 			s->json = 1;
 			break;
 		case 'f':
-			s->fail_if = strtol(optarg, &end, 10);
-			if (*end || s->fail_if <= 0)
+			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
 				return usage_error("stuck", "bad --fail-if count '%s'", optarg);
+			s->fail_if = n;
 			break;
 		case 'h':
 			fputs(stuck_help, stdout);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char *end;
+	unsigned long long n;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -85,32 +86,32 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 				return usage_error("watch", "unknown state in '%s'", optarg);
 			break;
 		case 'p':
-			o->kf.port = strtoul(optarg, &end, 10);
-			if (*end || !o->kf.port)
-				return usage_error("watch", "bad port '%s'", optarg);
+			if (tc_parse_uint(optarg, 1, UINT16_MAX, &n))
+				return usage_error("watch", "bad port '%s' (1-65535)", optarg);
+			o->kf.port = n;
 			break;
 		case 'a':
 			if (tc_addr_filter_parse(&o->addr, optarg))
 				return usage_error("watch", "bad address '%s'", optarg);
 			break;
 		case 'n':
-			o->kf.netns = strtoul(optarg, &end, 10);
-			if (*end || !o->kf.netns)
+			if (tc_parse_uint(optarg, 1, UINT32_MAX, &n))
 				return usage_error("watch", "bad namespace inode '%s'", optarg);
+			o->kf.netns = n;
 			break;
 		case 'P':
-			o->pid = strtol(optarg, &end, 10);
-			if (*end || o->pid <= 0)
+			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
 				return usage_error("watch", "bad pid '%s'", optarg);
+			o->pid = n;
 			break;
 		case 'd':
 			if (tc_parse_duration(optarg, &o->duration_ns))
 				return usage_error("watch", "bad duration '%s'", optarg);
 			break;
 		case 'c':
-			o->count = strtol(optarg, &end, 10);
-			if (*end || o->count <= 0)
+			if (tc_parse_uint(optarg, 1, LONG_MAX, &n))
 				return usage_error("watch", "bad count '%s'", optarg);
+			o->count = n;
 			break;
 		case 'h':
 			fputs(watch_help, stdout);

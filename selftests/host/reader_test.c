@@ -25,6 +25,7 @@
 static void parsing(void)
 {
 	uint64_t ns = 0;
+	unsigned long long v = 0;
 	int ok;
 
 	tap_check(tc_state_parse("CLOSE_WAIT") == 8 &&
@@ -44,7 +45,19 @@ static void parsing(void)
 	ok &= !tc_parse_duration("10ms", &ns) && ns == 10000000ULL;
 	ok &= tc_parse_duration("5x", &ns) && tc_parse_duration("-1", &ns) &&
 	      tc_parse_duration("", &ns);
+	ok &= tc_parse_duration("inf", &ns) && tc_parse_duration("nan", &ns) &&
+	      tc_parse_duration("1e30h", &ns);
 	tap_check(ok, "durations parse with units, bad ones are refused");
+	ok = !tc_parse_uint("65535", 1, 65535, &v) && v == 65535;
+	ok &= !tc_parse_uint("1", 1, 65535, &v) && v == 1;
+	ok &= tc_parse_uint("65536", 1, 65535, &v) &&
+	      tc_parse_uint("0", 1, 65535, &v) &&
+	      tc_parse_uint("-1", 1, 65535, &v) &&
+	      tc_parse_uint(" 5", 1, 65535, &v) &&
+	      tc_parse_uint("5x", 1, 65535, &v) &&
+	      tc_parse_uint("", 1, 65535, &v) &&
+	      tc_parse_uint("99999999999999999999999", 1, ~0ULL, &v);
+	tap_check(ok, "integers parse within their range, others are refused");
 }
 
 static int fmt_is(uint64_t ns, const char *want)
@@ -285,7 +298,7 @@ static void sock_diag(void)
 
 int main(void)
 {
-	tap_plan(11);
+	tap_plan(12);
 	parsing();
 	formatting();
 	decoding();
