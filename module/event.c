@@ -93,9 +93,15 @@ u64 tc_sock_cookie(struct sock *sk)
 	return ((u64)c[1] << 32) | c[0];
 }
 
-u64 tc_tw_cookie(const struct inet_timewait_sock *tw)
+/*
+ * A timewait socket whose full socket never had a cookie (it closed before
+ * we were loaded) has none either: generate one as inet_diag does for
+ * timewait sockets (the cookie lives in sock_common), so that such
+ * connections never share the id 0.
+ */
+u64 tc_tw_cookie(struct inet_timewait_sock *tw)
 {
-	return atomic64_read(&tw->tw_cookie);
+	return tc_sock_cookie((struct sock *)tw);
 }
 
 /* The header of every record, and who ran it when that means something. */

@@ -53,7 +53,7 @@ void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,
 		    __be16 sport);
 void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk);
 u64 tc_sock_cookie(struct sock *sk);
-u64 tc_tw_cookie(const struct inet_timewait_sock *tw);
+u64 tc_tw_cookie(struct inet_timewait_sock *tw);
 
 /* table.c: the live table of sockets in close states. */
 int tc_table_init(unsigned int max);

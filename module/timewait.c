@@ -55,7 +55,7 @@ static void tc_note(const struct inet_timewait_sock *tw, u8 reason)
 }
 
 static void tc_tw_fill(struct tcpclose_event *ev,
-		       const struct inet_timewait_sock *tw)
+		       struct inet_timewait_sock *tw)
 {
 	tc_event_init(ev);
 	ev->flags |= TCPCLOSE_F_TIMEWAIT;
@@ -65,7 +65,7 @@ static void tc_tw_fill(struct tcpclose_event *ev,
 }
 
 /* Record one transition of a timewait socket, keeping the table in step. */
-static void tc_tw_event(const struct inet_timewait_sock *tw, u8 oldstate,
+static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 			u8 newstate, u8 reason)
 {
 	struct tc_table_info old;

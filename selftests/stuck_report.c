@@ -74,6 +74,15 @@ static int leak(int lfd, int port, const char *data, size_t len,
 	return s;
 }
 
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
 int main(void)
 {
 	char big[100] = { 0 }, o1[1024], o2[1024], cmd[256];
@@ -82,7 +91,7 @@ int main(void)
 	const char *j1, *j2;
 	pid_t kid;
 
-	tap_plan(11);
+	tap_plan(12);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	if (syscall(SYS_delete_module, "tcpclose", O_NONBLOCK))
 		tap_bail("rmmod: %s", strerror(errno));
@@ -145,6 +154,11 @@ int main(void)
 	tap_check(strstr(out, "\"old\":\"CLOSE_WAIT\",\"new\":\"CLOSE\"") &&
 		  !strstr(out, "\"old\":\"CLOSE_WAIT\",\"new\":\"LAST_ACK\""),
 		  "watch --json: the dying server's sockets reset (unread data)");
+	tap_check(count_of(out, "\"old\":\"FIN_WAIT2\",\"new\":\"CLOSE\"") == 2 &&
+		  count_of(out, "\"reason\":\"rst\"") == 2 &&
+		  !strstr(out, "\"cookie\":0,"),
+		  "both clients' timewait sockets end by RST, each with a cookie, "
+		  "even the one created before load");
 	waitpid(kid, NULL, 0);
 	rc = run(READER " stuck --min-age 0");
 	tap_check(rc == 0 && !strstr(out, "leaky_server"),
