@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "lib.h"
@@ -47,11 +49,33 @@ static int only_netns(const struct evlist *l, uint32_t netns)
 	return 1;
 }
 
+/* Connect from namespace B to A's listener: @a is A's end, @b is B's. */
+static void cross_pair(int lfd, int port, int *a, int *b)
+{
+	enter_netns("tcb");
+	*b = tcp_connect(AF_INET, "10.77.0.1", port);
+	enter_netns(NULL);
+	*a = tcp_accept(lfd);
+}
+
+/* The "netns" value of the JSON object that holds @cookie, or 0. */
+static unsigned long netns_of(const char *out, uint64_t cookie)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\"cookie\":%llu,",
+		 (unsigned long long)cookie);
+	p = strstr(out, want);
+	p = p ? strstr(p, "\"netns\":") : NULL;
+	return p ? strtoul(p + strlen("\"netns\":"), NULL, 10) : 0;
+}
+
 /* `tcpclose stuck` lists both TIME_WAIT sockets, each with its namespace. */
 static void stuck_in_namespaces(uint64_t ca, uint32_t na, uint64_t cb,
 				uint32_t nb)
 {
-	char out[16384], want_a[96], want_b[96];
+	char out[16384];
 	FILE *p = popen("/tests/tcpclose stuck --state TIME_WAIT --min-age 0 --json", "r");
 	size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
 
@@ -59,12 +83,7 @@ static void stuck_in_namespaces(uint64_t ca, uint32_t na, uint64_t cb,
 	if (p)
 		pclose(p);
 	tap_info("stuck --state TIME_WAIT: %s", out);
-	snprintf(want_a, sizeof(want_a), "\"cookie\":%llu,", (unsigned long long)ca);
-	snprintf(want_b, sizeof(want_b), "\"cookie\":%llu,", (unsigned long long)cb);
-	tap_check(strstr(out, want_a) && strstr(out, want_b) &&
-		  strstr(strstr(out, want_a), "\"netns\":") &&
-		  strtoul(strstr(strstr(out, want_a), "\"netns\":") + 8, NULL, 10) == na &&
-		  strtoul(strstr(strstr(out, want_b), "\"netns\":") + 8, NULL, 10) == nb,
+	tap_check(netns_of(out, ca) == na && netns_of(out, cb) == nb,
 		  "tcpclose stuck shows each namespace's TIME_WAIT socket with its netns");
 }
 
@@ -83,10 +102,7 @@ int main(void)
 	enter_netns("tca");
 	lfd = tcp_listen(AF_INET, "10.77.0.1", &port);
 	nsfd = tc_open(O_RDONLY | O_NONBLOCK);
-	enter_netns("tcb");
-	b = tcp_connect(AF_INET, "10.77.0.1", port);
-	enter_netns(NULL);
-	a = tcp_accept(lfd);
+	cross_pair(lfd, port, &a, &b);
 	ca = sock_cookie(a);
 	cb = sock_cookie(b);
 	stat("/run/netns/tca", &nsa);
@@ -120,10 +136,7 @@ int main(void)
 
 	/* The stream too: a reader in A reads A's records only. */
 	close(fd);
-	enter_netns("tcb");
-	b = tcp_connect(AF_INET, "10.77.0.1", port);
-	enter_netns(NULL);
-	a = tcp_accept(lfd);
+	cross_pair(lfd, port, &a, &b);
 	ca = sock_cookie(a);
 	cb = sock_cookie(b);
 	close(b);
