@@ -65,7 +65,11 @@ READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
 	      userspace/device.c
 $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
-	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c
+	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c \
+		$(HOST_LDFLAGS)
+
+# It stands in for the device's open() and ioctl().
+$(B)/host/device_test: HOST_LDFLAGS := -Wl,--wrap=open,--wrap=ioctl
 
 HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
 host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose
