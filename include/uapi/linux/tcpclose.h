@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define TCPCLOSE_ABI_VERSION	1
+#define TCPCLOSE_ABI_VERSION	2
 #define TCPCLOSE_DEVICE		"/dev/tcpclose"
 
 /* TCP states, numbered as in the kernel's include/net/tcp_states.h. */
@@ -88,43 +88,61 @@ struct tcpclose_event {
 	__u64 cookie;		/* socket cookie: the connection's id */
 	__u64 prev_state_ns;	/* time spent in oldstate (F_DUR_KNOWN) */
 	__u64 ino;		/* socket inode, 0 when none */
-	__u32 netns;		/* network namespace inode */
+	__u32 netns;		/* network namespace inode (may be reused) */
 	__u16 sport;		/* local port */
 	__u16 dport;		/* remote port */
 	__u8  saddr[16];	/* local address */
 	__u8  daddr[16];	/* remote address */
 	__u32 rx_queue;		/* received, not read by the application */
 	__u32 tx_queue;		/* sent, not acknowledged by the peer */
-	__u32 pid;		/* thread group id (F_PROCESS) */
-	__u32 tid;		/* thread id (F_PROCESS) */
+	__u32 pid;		/* thread group id in the reader's pid ns */
+	__u32 tid;		/* thread id, likewise (0: not visible) */
 	char  comm[16];		/* task name (F_PROCESS) */
-	__u64 reserved;		/* zero */
+	__u64 netns_cookie;	/* network namespace id, never reused */
 };
 
-/* Per-CPU counters, as returned through tcpclose_stats.cpu_ptr. */
+/*
+ * Per-CPU counters, as returned through tcpclose_stats.cpu_ptr: seen is
+ * host-wide (0 outside the initial network namespace), recorded and
+ * dropped are the calling file's stream.
+ */
 struct tcpclose_cpu_stats {
 	__u64 seen;		/* hook invocations that matched a TCP socket */
 	__u64 recorded;		/* records written into this CPU's ring */
 	__u64 dropped;		/* records lost because the ring was full */
 };
 
+/* tcpclose_stats.scope */
+#define TCPCLOSE_SCOPE_HOST	0	/* opened in the initial netns */
+#define TCPCLOSE_SCOPE_NETNS	1	/* one namespace: host-wide fields 0 */
+
 struct tcpclose_stats {
 	__u32 size;		/* in: sizeof(struct tcpclose_stats) */
 	__u32 version;		/* out: TCPCLOSE_ABI_VERSION */
-	__u64 seen;		/* out: sums over all CPUs */
-	__u64 recorded;
-	__u64 dropped;
-	__u64 delivered;	/* out: records read by readers */
-	__u64 filtered;		/* out: records a reader's filter skipped */
-	__u64 table_entries;	/* out: sockets in the live table now */
-	__u64 table_capacity;	/* out: its bound */
-	__u64 table_overflow;	/* out: sockets not tracked, table full */
+	__u64 seen;		/* out: host: hook hits on TCP sockets */
+	__u64 recorded;		/* out: this file's stream: written */
+	__u64 dropped;		/* out: this file's stream: ring full */
+	__u64 delivered;	/* out: this file's stream: read */
+	__u64 filtered;		/* out: this file's filter skipped */
+	__u64 table_entries;	/* out: full sockets in the table (scope) */
+	__u64 table_capacity;	/* out: their bound */
+	__u64 table_overflow;	/* out: full sockets not tracked, pool empty */
 	__u64 load_ns;		/* out: CLOCK_MONOTONIC of module load */
 	__u32 ring_size;	/* out: records per CPU ring */
 	__u32 state_mask;	/* out: the module's recorded states */
 	__u32 hooks;		/* out: TCPCLOSE_HOOK_* in use */
 	__u32 nr_cpus;		/* in: entries at cpu_ptr; out: possible CPUs */
 	__u64 cpu_ptr;		/* in: user pointer to struct tcpclose_cpu_stats[] */
+	__u64 tw_entries;	/* out: timewait sockets in the table (scope) */
+	__u64 tw_capacity;	/* out: their bound */
+	__u64 tw_overflow;	/* out: timewait sockets not tracked */
+	__u64 missed;		/* out: host: probe hits the kernel skipped */
+	__u64 expired;		/* out: host: entries aged out, end unseen */
+	__u64 netns_cookie;	/* out: the opener's network namespace */
+	__u32 scope;		/* out: TCPCLOSE_SCOPE_* */
+	__u32 readers;		/* out: streams open (host: all; netns: its) */
+	__u32 max_readers;	/* out: module parameter max_readers */
+	__u32 streaming;	/* out: 1 once this file's stream started */
 };
 
 #define TCPCLOSE_HOOK_TRACEPOINT	(1U << 0)
@@ -155,6 +173,7 @@ struct tcpclose_sock {
 	__u32 rx_queue;		/* at the last transition */
 	__u8  saddr[16];
 	__u8  daddr[16];
+	__u64 netns_cookie;	/* network namespace id, never reused */
 };
 
 struct tcpclose_dump {
