@@ -56,10 +56,11 @@ $(B)/static/%: lab/%.c
 selftests-static: $(addprefix $(B)/static/,$(SELFTESTS) tcpclose)
 
 # Host-side tests: ring stress under ThreadSanitizer, decoding, reader.
-$(B)/host/ring_stress: selftests/host/ring_stress.c module/ring.c module/ring.h selftests/tap.c
+$(B)/host/ring_%: selftests/host/ring_%.c module/ring.c module/ring.h \
+		  selftests/host/ring_user.h selftests/tap.c
 	@mkdir -p $(B)/host
 	$(CC) $(UCFLAGS) -fsanitize=thread -pthread -Imodule -o $@ \
-		selftests/host/ring_stress.c module/ring.c selftests/tap.c
+		$< module/ring.c selftests/tap.c
 
 READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
 	      userspace/device.c

@@ -30,8 +30,11 @@ bool tc_state_wanted(int oldstate, int newstate)
 void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,
 		    __be16 sport)
 {
+	const struct net *net = read_pnet(&skc->skc_net);
+
 	ev->family = skc->skc_family;
-	ev->netns = read_pnet(&skc->skc_net)->ns.inum;
+	ev->netns = net->ns.inum;
+	ev->netns_cookie = net->net_cookie;
 	ev->sport = ntohs(sport);
 	ev->dport = ntohs(skc->skc_dport);
 	if (skc->skc_family == AF_INET) {

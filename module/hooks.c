@@ -30,7 +30,8 @@ static bool tc_fin_ack_first_half(struct sock *sk, int oldstate,
 	       !in_task() && tc_segment_has_fin(sk);
 }
 
-static void tc_fin_ack_merge(struct tcpclose_event *ev)
+/* Called by the handoff (timewait.c), in the same segment. */
+void tc_fin_ack_merge(struct tcpclose_event *ev)
 {
 	struct tcpclose_event first;
 
@@ -44,41 +45,45 @@ static void tc_fin_ack_merge(struct tcpclose_event *ev)
 }
 
 /*
+ * Only close states are tracked or (by default) recorded: the open path
+ * (SYN_SENT, SYN_RECV, ESTABLISHED, LISTEN) half of every connection's
+ * transitions leaves before any work is done.
+ */
+static bool tc_transition_wanted(int oldstate, int newstate)
+{
+	return tc_state_tracked(oldstate) || tc_state_tracked(newstate) ||
+	       tc_state_wanted(oldstate, newstate);
+}
+
+/*
  * A full socket going to CLOSE right after tcp_time_wait() handed it to a
- * timewait socket is not the end of the connection: report the timewait
- * socket's substate instead, flagged as a handoff.
+ * timewait socket is not the end of the connection: the timewait probe
+ * has reported the handoff already (timewait.c), so this CLOSE is silent.
  */
 void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 			  u32 flags)
 {
 	struct tc_table_info old;
 	struct tcpclose_event ev;
-	bool handoff, hold;
-	u8 substate;
+	bool hold;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
 	tc_count_seen();
+	if (!tc_transition_wanted(oldstate, newstate))
+		return;
 	tc_event_init(&ev);
 	ev.flags |= flags;
 	ev.cookie = tc_sock_cookie(sk);
+	if (newstate == TCP_CLOSE && tc_handoff_take(ev.cookie))
+		return;
 	tc_fill_sock(&ev, sk);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
-
-	handoff = newstate == TCP_CLOSE &&
-		  tc_table_take_handoff(ev.cookie, &substate);
-	if (handoff) {
-		ev.newstate = substate;
-		ev.tw_substate = substate;
-		ev.flags |= TCPCLOSE_F_HANDOFF | TCPCLOSE_F_TIMEWAIT;
-	}
 	hold = tc_fin_ack_first_half(sk, oldstate, newstate);
-	tc_table_update(&ev, ev.newstate, handoff, &old);
+	tc_table_update(&ev, newstate, false, !tc_state_tracked(oldstate), &old);
 	tc_event_duration(&ev, &old);
-	if (handoff)
-		tc_fin_ack_merge(&ev);
-	if (!tc_state_wanted(ev.oldstate, ev.newstate))
+	if (!tc_state_wanted(oldstate, newstate))
 		return;
 	if (hold)
 		tc_hold(&ev);
@@ -166,6 +171,11 @@ void tc_hooks_exit(void)
 		unregister_kprobe(&tc_set_state_kp);
 		tc_kprobe_on = false;
 	}
+}
+
+unsigned long tc_hooks_missed(void)
+{
+	return tc_kprobe_on ? tc_set_state_kp.nmissed : 0;
 }
 
 u32 tc_hooks_active(void)

@@ -8,7 +8,7 @@
 #include "ring.h"
 
 /* Counters are written by nested producers of one CPU: count with the CAS. */
-static void tc_count(u64 *counter)
+void tc_ring_count(u64 *counter)
 {
 	u64 old;
 
@@ -25,6 +25,7 @@ void tc_ring_init(struct tc_ring *r, struct tc_slot *slots, u32 nr_slots)
 	r->mask = nr_slots - 1;
 	r->recorded = 0;
 	r->dropped = 0;
+	r->filtered = 0;
 	r->slots = slots;
 }
 
@@ -37,7 +38,7 @@ struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos)
 		/* Pairs with tc_ring_consume(): the reader is done with it. */
 		tail = smp_load_acquire(&r->tail);
 		if (head - tail > r->mask) {
-			tc_count(&r->dropped);
+			tc_ring_count(&r->dropped);
 			return NULL;
 		}
 	} while (tc_cas_local(&r->head, head, head + 1) != head);
@@ -50,7 +51,7 @@ void tc_ring_commit(struct tc_ring *r, u64 pos)
 {
 	/* Publishes the record's bytes before its sequence word. */
 	smp_store_release(&r->slots[pos & r->mask].seq, pos + 1);
-	tc_count(&r->recorded);
+	tc_ring_count(&r->recorded);
 }
 
 const struct tcpclose_event *tc_ring_peek(struct tc_ring *r)
@@ -68,4 +69,44 @@ void tc_ring_consume(struct tc_ring *r)
 {
 	/* Frees the slot only after the reader's copy is complete. */
 	smp_store_release(&r->tail, READ_ONCE(r->tail) + 1);
+}
+
+/* The next slot of @r is reserved and not yet committed. */
+static bool tc_ring_in_flight(struct tc_ring *r)
+{
+	return READ_ONCE(r->head) != READ_ONCE(r->tail);
+}
+
+struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
+				bool *in_flight)
+{
+	const struct tcpclose_event *ev;
+	struct tc_ring *best = NULL;
+	u64 best_ts;
+	unsigned int i, pass;
+
+	*in_flight = false;
+	for (pass = 0; pass < 2; pass++) {
+		best = NULL;
+		best_ts = ~0ULL;
+		for (i = 0; i < n; i++) {
+			if (!rings[i])
+				continue;
+			ev = tc_ring_peek(rings[i]);
+			if (!ev) {
+				if (tc_ring_in_flight(rings[i])) {
+					*in_flight = true;
+					return NULL;
+				}
+				continue;
+			}
+			if (ev->ts_ns < best_ts) {
+				best = rings[i];
+				best_ts = ev->ts_ns;
+			}
+		}
+		if (!best)
+			return NULL;
+	}
+	return best;
 }

@@ -34,6 +34,19 @@
  * There is a single reader per ring at a time (the caller serialises
  * readers).  Producers from several threads also work (the stress test
  * uses that), because the CAS is a real atomic on every architecture.
+ *
+ * Merge (reader, tc_rings_oldest()): the oldest record over a set of rings,
+ * by timestamp.  A ring whose next slot is reserved but not committed
+ * (head != tail, sequence word not yet tail + 1) is "in flight": its
+ * producer was interrupted, and the record it is writing may be older than
+ * anything visible elsewhere, or hide committed records of the same ring
+ * behind it.  The merge then returns nothing rather than guess; the caller
+ * retries once the producer committed (a few instructions later: producers
+ * never sleep).  The rings are scanned twice: a record of one connection
+ * committed on ring A happens-before that connection's next record on ring
+ * B (the socket lock orders them), so once the first scan has seen B's
+ * record, the second is certain to see A's (or A in flight), and the older
+ * one wins.  This keeps each connection's records in order.
  */
 #ifndef TCPCLOSE_RING_H
 #define TCPCLOSE_RING_H
@@ -42,25 +55,12 @@
 #include <linux/types.h>
 #include <linux/compiler.h>
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <asm/barrier.h>
 #define tc_cas_local(p, o, n)	cmpxchg64_local((p), (o), (n))
 #else
-#include <stdint.h>
-typedef uint64_t u64;
-typedef uint32_t u32;
-/* Userspace stand-ins, with the kernel primitives' ordering. */
-#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-/* acquire: later accesses stay after the load */
-#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
-/* release: earlier accesses stay before the store */
-#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
-static inline u64 tc_cas_local(u64 *p, u64 o, u64 n)
-{
-	__atomic_compare_exchange_n(p, &o, n, 0, __ATOMIC_SEQ_CST,
-				    __ATOMIC_SEQ_CST);
-	return o;
-}
+/* Userspace stand-ins for the ring tests, with the kernel primitives' ordering. */
+#include "../selftests/host/ring_user.h"
 #endif
 
 #include <linux/tcpclose.h>
@@ -70,19 +70,32 @@ struct tc_slot {
 	struct tcpclose_event ev;
 };
 
+/*
+ * Producer-written and reader-written words live on separate cache lines,
+ * so that a reader draining the ring does not bounce the producer's line.
+ */
 struct tc_ring {
 	u64 head;		/* next position to reserve */
-	u64 tail;		/* next position to read */
 	u64 mask;		/* slots - 1 */
 	u64 recorded;		/* committed records */
 	u64 dropped;		/* records lost to a full ring */
+	u64 filtered;		/* records the stream's filter skipped */
 	struct tc_slot *slots;
-};
+	u64 tail ____cacheline_aligned;	/* next position to read */
+} ____cacheline_aligned;
 
 void tc_ring_init(struct tc_ring *r, struct tc_slot *slots, u32 nr_slots);
 struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos);
 void tc_ring_commit(struct tc_ring *r, u64 pos);
 const struct tcpclose_event *tc_ring_peek(struct tc_ring *r);
 void tc_ring_consume(struct tc_ring *r);
+void tc_ring_count(u64 *counter);
+/*
+ * The ring among @rings[0..n) (NULL entries skipped) holding the oldest
+ * record, or NULL: all empty, or *@in_flight set when a ring's next record
+ * is still being written (retry later).
+ */
+struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
+				bool *in_flight);
 
 #endif /* TCPCLOSE_RING_H */

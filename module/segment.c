@@ -65,6 +65,11 @@ void tc_segment_init(void)
 	tc_segment_on = !err;
 }
 
+unsigned long tc_segment_missed(void)
+{
+	return tc_segment_on ? tc_rcv_krp.kp.nmissed + tc_rcv_krp.nmissed : 0;
+}
+
 void tc_segment_exit(void)
 {
 	if (tc_segment_on)

@@ -4,35 +4,65 @@
  * the time it entered that state.  It answers "how long has this socket
  * been in CLOSE_WAIT?", which no kernel interface does.
  *
- * Entries come from a pool allocated at load time, so the traced path never
- * allocates memory; when the pool is empty the socket is not tracked and an
- * overflow is counted.  Locks are raw spinlocks taken with interrupts off:
- * the hooks run in process, softirq and kprobe context, also on PREEMPT_RT.
+ * Two classes of entries, each with its own pool allocated at load time
+ * (the traced path never allocates): full sockets (table_size) and
+ * timewait sockets (tw_table_size).  A host with a hundred thousand
+ * sockets in TIME_WAIT fills only the second pool, so full sockets - the
+ * CLOSE_WAIT leaks this tool exists for - are still tracked.  When a pool
+ * is empty the socket is not tracked, and its class's overflow counter
+ * counts it once, when it enters the class.  A full socket and a timewait
+ * socket may share a cookie (a connect() after connect(AF_UNSPEC) keeps the
+ * struct sock); the class keeps their entries apart.
+ *
+ * Locks are raw spinlocks taken with interrupts off: the hooks run in
+ * process, softirq and kprobe context, also on PREEMPT_RT.  They are leaf
+ * locks: nothing is called with one held.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/workqueue.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <net/tcp.h>
 #include "tcpclose.h"
+
+enum { TC_FULL, TC_TW, TC_CLASSES };
 
 struct tc_entry {
 	struct hlist_node node;
 	struct tcpclose_sock s;
-	/* Substate of a new timewait socket, until the full socket's CLOSE. */
-	u8 handoff;
+	u8 class;
 };
 
-static struct tc_entry *tc_pool;
-static HLIST_HEAD(tc_free);
-static DEFINE_RAW_SPINLOCK(tc_pool_lock);
+struct tc_pool {
+	struct tc_entry *entries;
+	struct hlist_head free;
+	raw_spinlock_t lock;
+	unsigned int capacity;
+	atomic64_t count;
+	atomic64_t overflow;
+};
+
+static struct tc_pool tc_pools[TC_CLASSES];
 static struct hlist_head *tc_buckets;
 static raw_spinlock_t *tc_locks;
 static unsigned int tc_bits;
-static unsigned int tc_capacity;
-static atomic64_t tc_count = ATOMIC64_INIT(0);
-static atomic64_t tc_overflow = ATOMIC64_INIT(0);
+static atomic64_t tc_expired = ATOMIC64_INIT(0);
+
+/*
+ * A timewait socket lasts TCP_TIMEWAIT_LEN in TIME_WAIT, at most
+ * TCP_FIN_TIMEOUT_MAX in FIN_WAIT2; an entry older than that in its state
+ * lost its end (a missed kprobe) and is aged out.
+ */
+#define TC_TW_MAX_NS	((u64)(TCP_FIN_TIMEOUT_MAX / HZ + 10) * NSEC_PER_SEC)
+#define TC_AGE_PERIOD	(10 * HZ)
+static void tc_age(struct work_struct *work);
+static DECLARE_DELAYED_WORK(tc_age_work, tc_age);
 
 #define TC_CLOSE_STATES (TCPCLOSE_DEFAULT_STATES)
 
@@ -41,17 +71,44 @@ bool tc_state_tracked(int state)
 	return state < 32 && (TC_CLOSE_STATES & BIT(state));
 }
 
-int tc_table_init(unsigned int max)
+size_t tc_table_entry_size(void)
 {
-	unsigned int i, nbuckets;
+	return sizeof(struct tc_entry);
+}
 
-	tc_capacity = max;
-	tc_bits = max(ilog2(roundup_pow_of_two(max)) - 1, 4);
+static int tc_pool_init(struct tc_pool *p, unsigned int capacity)
+{
+	unsigned int i;
+
+	raw_spin_lock_init(&p->lock);
+	INIT_HLIST_HEAD(&p->free);
+	p->capacity = capacity;
+	atomic64_set(&p->count, 0);
+	atomic64_set(&p->overflow, 0);
+	if (!capacity)
+		return 0;
+	p->entries = kvcalloc(capacity, sizeof(*p->entries),
+			      GFP_KERNEL | __GFP_NOWARN);
+	if (!p->entries)
+		return -ENOMEM;
+	for (i = 0; i < capacity; i++)
+		hlist_add_head(&p->entries[i].node, &p->free);
+	return 0;
+}
+
+int tc_table_init(void)
+{
+	unsigned int i, nbuckets, total = tc_table_max + tc_tw_table_max;
+
+	tc_bits = max(ilog2(roundup_pow_of_two(total)) - 1, 4);
 	nbuckets = 1U << tc_bits;
-	tc_pool = kvcalloc(max, sizeof(*tc_pool), GFP_KERNEL);
-	tc_buckets = kvcalloc(nbuckets, sizeof(*tc_buckets), GFP_KERNEL);
-	tc_locks = kvcalloc(nbuckets, sizeof(*tc_locks), GFP_KERNEL);
-	if (!tc_pool || !tc_buckets || !tc_locks) {
+	tc_buckets = kvcalloc(nbuckets, sizeof(*tc_buckets),
+			      GFP_KERNEL | __GFP_NOWARN);
+	tc_locks = kvcalloc(nbuckets, sizeof(*tc_locks),
+			    GFP_KERNEL | __GFP_NOWARN);
+	if (!tc_buckets || !tc_locks ||
+	    tc_pool_init(&tc_pools[TC_FULL], tc_table_max) ||
+	    tc_pool_init(&tc_pools[TC_TW], tc_tw_table_max)) {
 		tc_table_exit();
 		return -ENOMEM;
 	}
@@ -59,72 +116,85 @@ int tc_table_init(unsigned int max)
 		INIT_HLIST_HEAD(&tc_buckets[i]);
 		raw_spin_lock_init(&tc_locks[i]);
 	}
-	for (i = 0; i < max; i++)
-		hlist_add_head(&tc_pool[i].node, &tc_free);
+	schedule_delayed_work(&tc_age_work, TC_AGE_PERIOD);
 	return 0;
 }
 
 void tc_table_exit(void)
 {
+	int i;
+
+	cancel_delayed_work_sync(&tc_age_work);
+	for (i = 0; i < TC_CLASSES; i++) {
+		kvfree(tc_pools[i].entries);
+		tc_pools[i].entries = NULL;
+	}
 	kvfree(tc_locks);
 	kvfree(tc_buckets);
-	kvfree(tc_pool);
 	tc_locks = NULL;
 	tc_buckets = NULL;
-	tc_pool = NULL;
-	INIT_HLIST_HEAD(&tc_free);
 }
 
-static struct tc_entry *tc_find(unsigned int b, u64 cookie)
+static unsigned int tc_bucket(u64 cookie)
+{
+	return hash_64(cookie, tc_bits);
+}
+
+static struct tc_entry *tc_find(unsigned int b, u64 cookie, int class)
 {
 	struct tc_entry *e;
 
 	hlist_for_each_entry(e, &tc_buckets[b], node)
-		if (e->s.cookie == cookie)
+		if (e->s.cookie == cookie && e->class == class)
 			return e;
 	return NULL;
 }
 
-static struct tc_entry *tc_alloc(void)
+static struct tc_entry *tc_alloc(int class)
 {
+	struct tc_pool *p = &tc_pools[class];
 	struct tc_entry *e = NULL;
 
-	raw_spin_lock(&tc_pool_lock);
-	if (!hlist_empty(&tc_free)) {
-		e = hlist_entry(tc_free.first, struct tc_entry, node);
+	raw_spin_lock(&p->lock);
+	if (!hlist_empty(&p->free)) {
+		e = hlist_entry(p->free.first, struct tc_entry, node);
 		hlist_del(&e->node);
 	}
-	raw_spin_unlock(&tc_pool_lock);
+	raw_spin_unlock(&p->lock);
 	return e;
 }
 
 static void tc_release(struct tc_entry *e)
 {
+	struct tc_pool *p = &tc_pools[e->class];
+
 	hlist_del(&e->node);
-	raw_spin_lock(&tc_pool_lock);
-	hlist_add_head(&e->node, &tc_free);
-	raw_spin_unlock(&tc_pool_lock);
-	atomic64_dec(&tc_count);
+	raw_spin_lock(&p->lock);
+	hlist_add_head(&e->node, &p->free);
+	raw_spin_unlock(&p->lock);
+	atomic64_dec(&p->count);
 }
 
 static void tc_info(const struct tc_entry *e, struct tc_table_info *info)
 {
 	info->state = e ? e->s.state : 0;
 	info->since_ns = e ? e->s.since_ns : 0;
-	info->timewait = e ? e->s.timewait : false;
+	info->ino = e ? e->s.ino : 0;
+	info->rx_queue = e ? e->s.rx_queue : 0;
 }
 
 static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
-		   u8 state, bool timewait)
+		   u8 state)
 {
 	if (e->s.state != state)
 		e->s.since_ns = ev->ts_ns;
 	e->s.state = state;
-	e->s.timewait = timewait;
+	e->s.timewait = e->class == TC_TW;
 	e->s.cookie = ev->cookie;
 	/* 0 once orphaned: the old inode number may name another socket. */
 	e->s.ino = ev->ino;
 	e->s.netns = ev->netns;
+	e->s.netns_cookie = ev->netns_cookie;
 	e->s.family = ev->family;
 	e->s.sport = ev->sport;
 	e->s.dport = ev->dport;
@@ -133,22 +203,27 @@ static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
 	memcpy(e->s.daddr, ev->daddr, sizeof(e->s.daddr));
 }
 
-/* A new entry in bucket @b, or NULL (counted) when the pool is empty. */
-static struct tc_entry *tc_insert(unsigned int b,
+/*
+ * A new entry of @class in bucket @b, or NULL when its pool is empty;
+ * counted as an overflow when the socket is @entering the class (once
+ * per socket, not per event).
+ */
+static struct tc_entry *tc_insert(unsigned int b, int class,
 				  const struct tcpclose_event *ev, u8 state,
-				  bool timewait)
+				  bool entering)
 {
-	struct tc_entry *e = tc_alloc();
+	struct tc_entry *e = tc_alloc(class);
 
 	if (!e) {
-		atomic64_inc(&tc_overflow);
+		if (entering)
+			atomic64_inc(&tc_pools[class].overflow);
 		return NULL;
 	}
 	memset(&e->s, 0, sizeof(e->s));
-	e->handoff = 0;
-	tc_set(e, ev, state, timewait);
+	e->class = class;
+	tc_set(e, ev, state);
 	hlist_add_head(&e->node, &tc_buckets[b]);
-	atomic64_inc(&tc_count);
+	atomic64_inc(&tc_pools[class].count);
 	return e;
 }
 
@@ -157,107 +232,211 @@ static struct tc_entry *tc_insert(unsigned int b,
  * A state outside the close states removes the socket.
  */
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
-		     bool timewait, struct tc_table_info *old)
+		     bool timewait, bool entering, struct tc_table_info *old)
 {
-	unsigned int b = hash_64(ev->cookie, tc_bits);
+	unsigned int b = tc_bucket(ev->cookie);
+	int class = timewait ? TC_TW : TC_FULL;
 	struct tc_entry *e;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	e = tc_find(b, ev->cookie);
+	e = tc_find(b, ev->cookie, class);
 	tc_info(e, old);
 	if (!tc_state_tracked(state)) {
 		if (e)
 			tc_release(e);
-		goto out;
+	} else if (e) {
+		tc_set(e, ev, state);
+	} else {
+		tc_insert(b, class, ev, state, entering);
 	}
-	if (e)
-		tc_set(e, ev, state, timewait);
-	else
-		tc_insert(b, ev, state, timewait);
-out:
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
 
 /*
- * The connection of @ev (a timewait socket) was just handed over; the full
- * socket's CLOSE follows and must not read as the end of the connection.
- * Keyed by cookie, so it holds even if the task migrates in between.
+ * The full socket of @ev was just handed to a timewait socket, which is
+ * not yet visible to the network: move its entry to the timewait class in
+ * one step, so that the timewait socket's first segment finds it.
  */
-void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate)
+void tc_table_handoff(const struct tcpclose_event *ev,
+		      struct tc_table_info *old)
 {
-	unsigned int b = hash_64(ev->cookie, tc_bits);
+	unsigned int b = tc_bucket(ev->cookie);
 	struct tc_entry *e;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	e = tc_find(b, ev->cookie);
-	/* Not seen before: its state so far is unknown (0). */
-	if (!e)
-		e = tc_insert(b, ev, 0, true);
-	if (e)
-		e->handoff = substate;
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
-}
-
-bool tc_table_take_handoff(u64 cookie, u8 *substate)
-{
-	unsigned int b = hash_64(cookie, tc_bits);
-	struct tc_entry *e;
-	unsigned long flags;
-	bool found = false;
-
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	e = tc_find(b, cookie);
-	if (e && e->handoff) {
-		*substate = e->handoff;
-		e->handoff = 0;
-		found = true;
-	}
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
-	return found;
-}
-
-void tc_table_remove(u64 cookie, struct tc_table_info *old)
-{
-	unsigned int b = hash_64(cookie, tc_bits);
-	struct tc_entry *e;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	e = tc_find(b, cookie);
+	e = tc_find(b, ev->cookie, TC_FULL);
 	tc_info(e, old);
 	if (e)
 		tc_release(e);
+	e = tc_find(b, ev->cookie, TC_TW);
+	if (e)
+		tc_set(e, ev, ev->newstate);
+	else
+		tc_insert(b, TC_TW, ev, ev->newstate, true);
 	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
 
-/* Copy up to @room entries of namespace @netns (0: all); count them all. */
-int tc_table_dump(struct tcpclose_sock *out, u32 room, u32 netns, u64 *total)
+/*
+ * Handoffs in progress: the timewait probe reported the handoff; the full
+ * socket's CLOSE that follows (in the same call chain, perhaps on another
+ * CPU after a migration) must not read as the end of the connection.  A
+ * small array of cookies, independent of the pools, claimed with cmpxchg:
+ * a note lives for microseconds, so four places per hash are plenty; if
+ * all four are taken, the oldest-placed is overwritten.
+ */
+#define TC_HANDOFF_SLOTS	1024
+#define TC_HANDOFF_WAYS		4
+static u64 tc_handoffs[TC_HANDOFF_SLOTS];
+
+void tc_handoff_note(u64 cookie)
 {
-	unsigned int b, n = 0;
+	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+
+	for (i = 0; i < TC_HANDOFF_WAYS; i++)
+		if (!cmpxchg(&tc_handoffs[(h + i) % TC_HANDOFF_SLOTS], 0,
+			     cookie))
+			return;
+	WRITE_ONCE(tc_handoffs[h], cookie);
+}
+
+bool tc_handoff_take(u64 cookie)
+{
+	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+	u64 *slot;
+
+	for (i = 0; i < TC_HANDOFF_WAYS; i++) {
+		slot = &tc_handoffs[(h + i) % TC_HANDOFF_SLOTS];
+		if (READ_ONCE(*slot) == cookie && cmpxchg(slot, cookie, 0) == cookie)
+			return true;
+	}
+	return false;
+}
+
+/* Timewait entries whose end was missed; full sockets may wait forever. */
+static void tc_age_bucket(unsigned int b, u64 now)
+{
+	struct hlist_node *tmp;
 	struct tc_entry *e;
 	unsigned long flags;
 
-	*total = 0;
-	for (b = 0; b < (1U << tc_bits); b++) {
-		raw_spin_lock_irqsave(&tc_locks[b], flags);
-		hlist_for_each_entry(e, &tc_buckets[b], node) {
-			if (netns && e->s.netns != netns)
-				continue;
-			(*total)++;
-			if (n < room)
-				out[n++] = e->s;
+	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	hlist_for_each_entry_safe(e, tmp, &tc_buckets[b], node) {
+		if (e->class == TC_TW && now - e->s.since_ns > TC_TW_MAX_NS) {
+			tc_release(e);
+			atomic64_inc(&tc_expired);
 		}
-		raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	}
+	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+}
+
+static void tc_age(struct work_struct *work)
+{
+	u64 now = ktime_get_ns();
+	unsigned int b;
+
+	for (b = 0; b < (1U << tc_bits); b++) {
+		tc_age_bucket(b, now);
 		cond_resched();
 	}
+	schedule_delayed_work(&tc_age_work, TC_AGE_PERIOD);
+}
+
+/*
+ * Copy the entries of bucket @b matching @netns (0: all) whose index among
+ * them is in [@skip, @skip + @room) into @buf; *@matched counts all the
+ * matching entries.  Returns how many were copied.
+ */
+static unsigned int tc_dump_bucket(unsigned int b, u64 netns,
+				   unsigned int skip, struct tcpclose_sock *buf,
+				   unsigned int room, unsigned int *matched)
+{
+	unsigned int n = 0, i = 0;
+	struct tc_entry *e;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	hlist_for_each_entry(e, &tc_buckets[b], node) {
+		if (netns && e->s.netns_cookie != netns)
+			continue;
+		if (i >= skip && n < room)
+			buf[n++] = e->s;
+		i++;
+	}
+	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	*matched = i;
 	return n;
 }
 
-void tc_table_stats(struct tcpclose_stats *st)
+#define TC_DUMP_CHUNK	64
+
+/*
+ * Copy up to @room entries of namespace @netns (0: all) to @out, in
+ * chunks through a small buffer (never one allocation the size of the
+ * table, never copy_to_user() under a lock); count them all in @total.
+ * Returns the entries copied.
+ */
+int tc_table_dump(struct tcpclose_sock __user *out, u32 room, u64 netns,
+		  u64 *total)
 {
-	st->table_entries = atomic64_read(&tc_count);
-	st->table_capacity = tc_capacity;
-	st->table_overflow = atomic64_read(&tc_overflow);
+	unsigned int b, skip, matched, n, want, done = 0;
+	struct tcpclose_sock *buf;
+	int err = 0;
+
+	buf = kmalloc_array(TC_DUMP_CHUNK, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	*total = 0;
+	for (b = 0; b < (1U << tc_bits) && !err; b++) {
+		skip = 0;
+		do {
+			want = min_t(u32, room - done, TC_DUMP_CHUNK);
+			n = tc_dump_bucket(b, netns, skip, buf, want, &matched);
+			if (n && copy_to_user(out + done, buf, n * sizeof(*buf))) {
+				err = -EFAULT;
+				break;
+			}
+			done += n;
+			skip += n;
+		} while (n && n == want && skip < matched);
+		*total += matched;
+		cond_resched();
+	}
+	kfree(buf);
+	return err ? err : done;
+}
+
+static void tc_count_netns(u64 netns, u64 *full, u64 *tw)
+{
+	struct tc_entry *e;
+	unsigned long flags;
+	unsigned int b;
+
+	*full = 0;
+	*tw = 0;
+	for (b = 0; b < (1U << tc_bits); b++) {
+		raw_spin_lock_irqsave(&tc_locks[b], flags);
+		hlist_for_each_entry(e, &tc_buckets[b], node)
+			if (e->s.netns_cookie == netns)
+				(*(e->class == TC_TW ? tw : full))++;
+		raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+		cond_resched();
+	}
+}
+
+/* Overflow and expiry are host-wide: reported in the host scope only. */
+void tc_table_stats(struct tcpclose_stats *st, u64 netns)
+{
+	st->table_capacity = tc_pools[TC_FULL].capacity;
+	st->tw_capacity = tc_pools[TC_TW].capacity;
+	if (netns) {
+		tc_count_netns(netns, &st->table_entries, &st->tw_entries);
+		return;
+	}
+	st->table_entries = atomic64_read(&tc_pools[TC_FULL].count);
+	st->tw_entries = atomic64_read(&tc_pools[TC_TW].count);
+	st->table_overflow = atomic64_read(&tc_pools[TC_FULL].overflow);
+	st->tw_overflow = atomic64_read(&tc_pools[TC_TW].overflow);
+	st->expired = atomic64_read(&tc_expired);
 }

@@ -15,34 +15,41 @@ struct tcpclose_filter;
 /* Module parameters (main.c). */
 extern unsigned int tc_ring_slots;
 extern unsigned int tc_table_max;
+extern unsigned int tc_tw_table_max;
+extern unsigned int tc_max_readers;
 extern unsigned int tc_state_mask;
 extern u64 tc_load_ns;
 
 struct tc_table_info {
 	u64 since_ns;		/* entry time of the state before this update */
+	u64 ino;		/* the entry's inode, 0 when none */
+	u32 rx_queue;		/* its unread bytes at the last transition */
 	u8 state;		/* that state; 0 when the socket was unknown */
-	bool timewait;
 };
 
-/* stream.c: per-CPU rings, the record path and the merged reader side. */
-int tc_stream_init(void);
-void tc_stream_exit(void);
+/* stream.c: the record path, from the hooks to the readers' streams. */
 void tc_emit(const struct tcpclose_event *ev);
 void tc_hold(const struct tcpclose_event *ev);
 bool tc_take_held(u64 cookie, struct tcpclose_event *out);
 void tc_flush_held(void);
 void tc_count_seen(void);
-bool tc_stream_empty(void);
-ssize_t tc_stream_copy(char __user *buf, size_t count,
-		       const struct tcpclose_filter *filter, u32 reader_netns);
-int tc_stream_wait(void);
-bool tc_stream_dying(void);
-void tc_stream_stats(struct tcpclose_stats *st, struct tcpclose_cpu_stats *cpu,
-		     u32 nr_cpu);
-void tc_stream_shutdown(void);
-__poll_t tc_stream_poll(struct file *file, poll_table *wait);
-void tc_stream_unowned(void);
-extern wait_queue_head_t tc_read_wq;
+u64 tc_stream_seen(struct tcpclose_cpu_stats *cpu, u32 nr);
+
+/* reader.c: one stream per reading file. */
+struct tc_reader;
+struct tc_reader *tc_reader_open(void);
+void tc_reader_release(struct tc_reader *r);
+ssize_t tc_reader_read(struct tc_reader *r, char __user *buf, size_t count,
+		       bool nonblock);
+__poll_t tc_reader_poll(struct tc_reader *r, struct file *file,
+			poll_table *wait);
+void tc_reader_set_filter(struct tc_reader *r, const struct tcpclose_filter *f);
+void tc_reader_get_filter(struct tc_reader *r, struct tcpclose_filter *f);
+u64 tc_reader_netns(const struct tc_reader *r);
+void tc_reader_stats(struct tc_reader *r, struct tcpclose_stats *st,
+		     struct tcpclose_cpu_stats *cpu, u32 nr);
+void tc_readers_write(const struct tcpclose_event *ev);
+void tc_readers_shutdown(void);
 
 /* event.c: filling records from sockets. */
 bool tc_state_wanted(int oldstate, int newstate);
@@ -56,17 +63,19 @@ u64 tc_sock_cookie(struct sock *sk);
 u64 tc_tw_cookie(struct inet_timewait_sock *tw);
 
 /* table.c: the live table of sockets in close states. */
-int tc_table_init(unsigned int max);
+int tc_table_init(void);
 void tc_table_exit(void);
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
-		     bool timewait, struct tc_table_info *old);
-void tc_table_remove(u64 cookie, struct tc_table_info *old);
-void tc_table_note_handoff(const struct tcpclose_event *ev, u8 substate);
-bool tc_table_take_handoff(u64 cookie, u8 *substate);
-int tc_table_dump(struct tcpclose_sock *out, u32 room, u32 netns,
+		     bool timewait, bool entering, struct tc_table_info *old);
+void tc_table_handoff(const struct tcpclose_event *ev,
+		      struct tc_table_info *old);
+void tc_handoff_note(u64 cookie);
+bool tc_handoff_take(u64 cookie);
+int tc_table_dump(struct tcpclose_sock __user *out, u32 room, u64 netns,
 		  u64 *total);
-void tc_table_stats(struct tcpclose_stats *st);
+void tc_table_stats(struct tcpclose_stats *st, u64 netns);
 bool tc_state_tracked(int state);
+size_t tc_table_entry_size(void);
 
 /* hooks.c: the state-change hooks for full sockets. */
 extern char *tc_hook_mode;
@@ -75,17 +84,21 @@ void tc_hooks_exit(void);
 u32 tc_hooks_active(void);
 void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 			  u32 flags);
+void tc_fin_ack_merge(struct tcpclose_event *ev);
+unsigned long tc_hooks_missed(void);
 
 /* timewait.c: the kprobes that see the timewait minisocket. */
 extern bool tc_timewait_enabled;
 int tc_timewait_init(void);
 void tc_timewait_exit(void);
 bool tc_timewait_active(void);
+unsigned long tc_timewait_missed(void);
 
 /* segment.c: the segment tcp_rcv_state_process() is working on. */
 void tc_segment_init(void);
 void tc_segment_exit(void);
 bool tc_segment_has_fin(const struct sock *sk);
+unsigned long tc_segment_missed(void);
 
 /* dev.c: /dev/tcpclose. */
 int tc_dev_init(void);

@@ -11,11 +11,21 @@
  * functions tell the real story; the cookie, which the timewait socket
  * inherits, joins its events to the full socket's.
  *
- * The handoff is noted in the live table under the cookie, for the full
- * socket's CLOSE that follows.  A per-CPU note carries what the packet and
- * timer paths know (substate before, RST, SYN, expiry) to the probes that
- * run next in the same softirq; it holds the timewait socket's address
- * only to compare it, never to dereference it.
+ * The handoff is reported by the probe on the first __inet_twsk_schedule(),
+ * which runs before the timewait socket is visible to the network (6.1:
+ * before inet_twsk_hashdance(); 6.12: inside the hashdance, under the
+ * ehash lock, a few instructions after the socket's refcount makes it
+ * findable).  Its record is therefore committed before any segment can
+ * reach the timewait socket on another CPU, and the live table entry moves
+ * to the timewait class in the same step: no rollback, no duplicate.  The
+ * full socket's CLOSE that follows is silenced through a handoff note.
+ *
+ * A per-CPU note carries what the packet path knows (substate before, RST,
+ * SYN) and what tcp_abort() knows to the probes that run next on that CPU;
+ * it holds the timewait socket's address only to compare it, never to
+ * dereference it, and is trusted for one jiffy only, so that a note left
+ * by a segment that did not kill the socket cannot name a later end.  A
+ * kill in softirq context without a note is the timer: expiry.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -29,6 +39,7 @@
 /* What the last probe knew about a timewait socket about to change. */
 struct tc_tw_note {
 	const struct inet_timewait_sock *tw;
+	unsigned long when;	/* jiffies */
 	u8 substate;		/* on entry to tcp_timewait_state_process() */
 	u8 reason;
 };
@@ -50,8 +61,16 @@ static void tc_note(const struct inet_timewait_sock *tw, u8 reason)
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
 
 	n->tw = tw;
+	n->when = jiffies;
 	n->substate = tw->tw_substate;
 	n->reason = reason;
+}
+
+/* The note is about @tw, and fresh. */
+static bool tc_note_valid(const struct tc_tw_note *n,
+			  const struct inet_timewait_sock *tw)
+{
+	return n->tw == tw && time_before_eq(jiffies, n->when + 1);
 }
 
 static void tc_tw_fill(struct tcpclose_event *ev,
@@ -76,39 +95,59 @@ static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
 	ev.reason = reason;
-	tc_table_update(&ev, newstate, true, &old);
+	tc_table_update(&ev, newstate, true, false, &old);
 	tc_event_duration(&ev, &old);
 	if (tc_state_wanted(oldstate, newstate))
 		tc_emit(&ev);
 }
 
-/* inet_twsk_alloc() copies the cookie only if it exists already. */
-static int tc_time_wait_pre(struct kprobe *p, struct pt_regs *regs)
+/*
+ * The handoff: a full socket in FIN_WAIT2 or CLOSING (or FIN_WAIT1 within a
+ * FIN+ACK segment) now lives on as this timewait socket.  The timewait
+ * socket does not know the full socket's state; the live table does, else
+ * it is FIN_WAIT2 for a FIN_WAIT2 substate and unknown (0) otherwise.
+ * Inode and unread bytes are the full socket's at its last transition.
+ */
+static void tc_tw_handoff(struct inet_timewait_sock *tw)
 {
-	tc_sock_cookie((struct sock *)regs_get_kernel_argument(regs, 0));
-	return 0;
+	struct tc_table_info old;
+	struct tcpclose_event ev;
+
+	tc_count_seen();
+	tc_tw_fill(&ev, tw);
+	ev.newstate = tw->tw_substate;
+	ev.flags |= TCPCLOSE_F_HANDOFF;
+	tc_table_handoff(&ev, &old);
+	tc_handoff_note(ev.cookie);
+	ev.oldstate = old.state;
+	if (!ev.oldstate && tw->tw_substate == TCP_FIN_WAIT2)
+		ev.oldstate = TCP_FIN_WAIT2;
+	ev.ino = old.ino;
+	ev.rx_queue = old.rx_queue;
+	tc_event_duration(&ev, &old);
+	tc_fin_ack_merge(&ev);
+	if (tc_state_wanted(ev.oldstate, ev.newstate))
+		tc_emit(&ev);
 }
 
 /*
- * First scheduling: the handoff succeeded (tcp_time_wait() calls it before
- * tcp_done()).  Rescheduling from tcp_timewait_state_process(): the
- * minisocket may just have taken the peer's FIN, FIN_WAIT2 -> TIME_WAIT.
+ * First scheduling: the handoff.  Rescheduling from
+ * tcp_timewait_state_process(): the minisocket may just have taken the
+ * peer's FIN, FIN_WAIT2 -> TIME_WAIT.
  */
 static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 	bool rearm = regs_get_kernel_argument(regs, 2) & 1;
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
-	struct tcpclose_event ev;
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
 	if (!rearm) {
-		tc_tw_fill(&ev, tw);
-		tc_table_note_handoff(&ev, tw->tw_substate);
+		tc_tw_handoff(tw);
 		return 0;
 	}
-	if (n->tw == tw && n->substate != tw->tw_substate)
+	if (tc_note_valid(n, tw) && n->substate != tw->tw_substate)
 		tc_tw_event(tw, n->substate, tw->tw_substate,
 			    TCPCLOSE_REASON_NONE);
 	n->substate = tw->tw_substate;
@@ -132,13 +171,13 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static int tc_timer_pre(struct kprobe *p, struct pt_regs *regs)
+/* ss -K (SOCK_DESTROY) on a timewait socket. */
+static int tc_abort_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct timer_list *t = (struct timer_list *)
-		regs_get_kernel_argument(regs, 0);
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 
-	tc_note(container_of(t, struct inet_timewait_sock, tw_timer),
-		TCPCLOSE_REASON_EXPIRED);
+	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
+		tc_note(inet_twsk(sk), TCPCLOSE_REASON_KILLED);
 	return 0;
 }
 
@@ -151,11 +190,14 @@ static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
-	if (n->tw == tw && n->reason) {
+	if (tc_note_valid(n, tw) && n->reason) {
 		reason = n->reason;
 		n->tw = NULL;
+	} else if (in_serving_softirq()) {
+		/* Not the packet path: the timer. */
+		reason = TCPCLOSE_REASON_EXPIRED;
 	} else if (in_task() && !(current->flags & PF_KTHREAD)) {
-		/* Not the packet path nor the timer: connect() took the tuple. */
+		/* Not the timer nor tcp_abort(): connect() took the tuple. */
 		reason = TCPCLOSE_REASON_REUSE;
 	}
 	tc_tw_event(tw, tw->tw_substate, TCP_CLOSE, reason);
@@ -163,12 +205,11 @@ static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 }
 
 static struct kprobe tc_tw_kps[] = {
-	{ .symbol_name = "tcp_time_wait", .pre_handler = tc_time_wait_pre },
 	{ .symbol_name = "__inet_twsk_schedule",
 	  .pre_handler = tc_schedule_pre },
 	{ .symbol_name = "tcp_timewait_state_process",
 	  .pre_handler = tc_state_process_pre },
-	{ .symbol_name = "tw_timer_handler", .pre_handler = tc_timer_pre },
+	{ .symbol_name = "tcp_abort", .pre_handler = tc_abort_pre },
 	{ .symbol_name = "inet_twsk_kill", .pre_handler = tc_kill_pre },
 };
 
@@ -200,6 +241,16 @@ void tc_timewait_exit(void)
 		return;
 	unregister_kprobes(tc_tw_kp_ptrs, ARRAY_SIZE(tc_tw_kps));
 	tc_tw_on = false;
+}
+
+unsigned long tc_timewait_missed(void)
+{
+	unsigned long sum = 0;
+	int i;
+
+	for (i = 0; tc_tw_on && i < ARRAY_SIZE(tc_tw_kps); i++)
+		sum += tc_tw_kps[i].nmissed;
+	return sum;
 }
 
 bool tc_timewait_active(void)

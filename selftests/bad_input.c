@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What /dev/tcpclose does with bad input: unprivileged opens, short reads,
- * bad pointers, unknown ioctls, wrong sizes, a second reader; and that a
- * failed read loses no record.
+ * bad pointers, unknown ioctls, wrong sizes, bad module parameters, more
+ * readers than allowed; that a failed read loses no record, and that a
+ * second reader has a stream of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,13 +101,62 @@ static int joined_within(pthread_t t, int ms)
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
+/* Start streams until one is refused; it must be at max_readers. */
+static int too_many_readers(void)
+{
+	struct tcpclose_event ev;
+	struct tcpclose_stats st;
+	int fds[80], n, err = 0, ok;
+
+	for (n = 0; n < 80; n++) {
+		fds[n] = tc_open_lazy(O_RDONLY | O_NONBLOCK);
+		if (read(fds[n], &ev, sizeof(ev)) < 0 && errno != EAGAIN) {
+			err = errno;
+			break;
+		}
+	}
+	tc_get_stats(fds[0], &st);
+	ok = err == EBUSY && st.readers == st.max_readers && st.max_readers == 8;
+	tap_info("stream %d refused (%s); readers %u, max_readers %u", n,
+		 strerror(err), st.readers, st.max_readers);
+	for (n = n < 80 ? n : 79; n >= 0; n--)
+		close(fds[n]);
+	return ok;
+}
+
+static int write_states(const char *v)
+{
+	int fd = open("/sys/module/tcpclose/parameters/states", O_WRONLY);
+	int rc = write(fd, v, strlen(v)) < 0 ? errno : 0;
+
+	close(fd);
+	return rc;
+}
+
+static int bad_states(void)
+{
+	struct tcpclose_stats st;
+	int fd = tc_open_lazy(O_RDONLY), ok;
+
+	ok = write_states("0") == EINVAL && write_states("0xffffffff") == EINVAL &&
+	     write_states("0x80000000") == EINVAL &&
+	     write_states("bogus") == EINVAL;
+	tc_get_stats(fd, &st);
+	ok = ok && st.state_mask == TCPCLOSE_DEFAULT_STATES &&
+	     write_states("0x370") == 0;
+	tc_get_stats(fd, &st);
+	ok = ok && st.state_mask == 0x370;
+	close(fd);
+	return ok;
+}
+
 int main(void)
 {
 	struct tcpclose_stats st = { .size = sizeof(st) - 4 };
 	struct tcpclose_filter f = { .size = sizeof(f) };
 	struct tcpclose_dump d = { .size = sizeof(d), .count = 4 };
 	struct tcpclose_event ev[4];
-	struct evlist l = { 0 };
+	struct evlist l = { 0 }, l2 = { 0 };
 	struct pollfd p;
 	pthread_t th, th2, other;
 	uint32_t ver = 0;
@@ -114,7 +164,7 @@ int main(void)
 	int fd, fd2, lfd, port = 0, i;
 	char small[10];
 
-	tap_plan(19);
+	tap_plan(21);
 	tap_check(open_errno_in_child(1) == EACCES,
 		  "open as nobody: EACCES (mode 0600)");
 	tap_check(open_errno_in_child(0) == EPERM,
@@ -161,13 +211,19 @@ int main(void)
 		  "after the failed reads the first record is still there");
 
 	fd2 = tc_open(O_RDONLY | O_NONBLOCK);
-	tap_check(read(fd2, ev, sizeof(ev)) < 0 && errno == EBUSY,
-		  "a second reader: EBUSY");
+	c = one_event(lfd, port);
+	l.n = 0;
+	l2.n = 0;
+	tap_check(tc_wait_for(fd, &l, c, TCPCLOSE_ESTABLISHED,
+			      TCPCLOSE_FIN_WAIT1, 2000) >= 0 &&
+		  tc_wait_for(fd2, &l2, c, TCPCLOSE_ESTABLISHED,
+			      TCPCLOSE_FIN_WAIT1, 2000) >= 0,
+		  "a second reader has a stream of its own: both get the record");
 	tap_check(lseek(fd, 0, SEEK_SET) < 0 && errno == ESPIPE,
 		  "lseek: ESPIPE");
 	close(fd);
 
-	/* The stream is free again: a blocking read is woken by an event. */
+	/* Blocking reads are woken by an event. */
 	blocking_fd = tc_open(O_RDONLY);
 	while (tc_collect(fd2, &l, 200) > 0)
 		;
@@ -193,5 +249,7 @@ int main(void)
 	tap_check(ioctl(blocking_fd, TCPCLOSE_IOC_SET_FILTER, &f) == 0 &&
 		  ioctl(blocking_fd, TCPCLOSE_IOC_GET_FILTER, &f) == 0 &&
 		  f.port == 1, "filters can be set and read back");
+	tap_check(too_many_readers(), "more streams than max_readers: EBUSY");
+	tap_check(bad_states(), "states=0, 0xffffffff, 0x80000000: EINVAL, mask kept");
 	return tap_finish();
 }

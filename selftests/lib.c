@@ -17,13 +17,24 @@
 #define SO_COOKIE 57
 #endif
 
-int tc_open(int flags)
+int tc_open_lazy(int flags)
 {
 	int fd = open(TCPCLOSE_DEVICE, flags);
 
 	if (fd < 0)
 		tap_bail("open %s: %s", TCPCLOSE_DEVICE, strerror(errno));
 	return fd;
+}
+
+/* A file's stream starts at its first poll() or read(): start it now. */
+int tc_open(int flags)
+{
+	struct pollfd p = { .fd = tc_open_lazy(flags), .events = POLLIN };
+
+	if (poll(&p, 1, 0) < 0 || (p.revents & POLLERR))
+		tap_bail("starting the stream failed (poll revents %#x)",
+			 p.revents);
+	return p.fd;
 }
 
 void tc_get_stats(int fd, struct tcpclose_stats *st)

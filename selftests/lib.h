@@ -14,7 +14,10 @@ struct evlist {
 	int n, cap;
 };
 
+/* Opens the device and starts the file's stream. */
 int tc_open(int flags);
+/* Opens it for ioctls only: no stream until the first read or poll. */
+int tc_open_lazy(int flags);
 void tc_get_stats(int fd, struct tcpclose_stats *st);
 /* Read what is there, waiting up to timeout_ms for the first record. */
 int tc_collect(int fd, struct evlist *l, int timeout_ms);

@@ -31,6 +31,7 @@ static const char *const reason_names[TCPCLOSE_REASON_MAX] = {
 	[TCPCLOSE_REASON_RST] = "rst",
 	[TCPCLOSE_REASON_REUSE] = "reuse",
 	[TCPCLOSE_REASON_OTHER] = "other",
+	[TCPCLOSE_REASON_KILLED] = "killed",
 };
 
 const char *tc_state_name(unsigned int state)

@@ -66,6 +66,7 @@ enum {
 	TCPCLOSE_REASON_RST,		/* peer sent an RST */
 	TCPCLOSE_REASON_REUSE,		/* a new connection took the 4-tuple */
 	TCPCLOSE_REASON_OTHER,		/* e.g. network namespace teardown */
+	TCPCLOSE_REASON_KILLED,		/* tcp_abort(): ss -K, SOCK_DESTROY */
 	TCPCLOSE_REASON_MAX
 };
 
