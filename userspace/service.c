@@ -19,7 +19,7 @@
  * controller, of which pids and memory are the ones nearly always mounted.
  */
 enum { RANK_UNIFIED, RANK_SYSTEMD, RANK_PIDS, RANK_MEMORY, RANK_OTHER,
-       RANK_NONE };
+       RANK_ROOT, RANK_NONE };
 
 static int has_controller(const char *list, size_t len, const char *name)
 {
@@ -67,36 +67,36 @@ static void copy_line(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
-/* A path that says nothing: every process of a mounted-but-unused cgroup2. */
+/* A path that says nothing, as for every process of an unused hierarchy. */
 static int is_root(const char *path)
 {
 	return strcspn(path, "\n") == 1;
 }
 
+/*
+ * The best-ranked line whose path is not the root: a v1 host that merely
+ * mounted cgroup2 shows everyone at "0::/", and a hierarchy nobody manages
+ * shows everyone at "/".
+ */
 int svc_pick_path(const char *text, char *path, size_t len)
 {
-	const char *best = NULL, *v1 = NULL, *p, *l = text;
-	int best_rank = RANK_NONE, v1_rank = RANK_NONE;
+	const char *best = NULL, *p = NULL, *l = text;
+	int best_rank = RANK_NONE;
 
 	while (*l) {
 		int r = line_rank(l, &p);
 
+		if (r != RANK_NONE && is_root(p))
+			r = RANK_ROOT;	/* only if nothing says more */
 		if (r < best_rank) {
 			best_rank = r;
 			best = p;
-		}
-		if (r != RANK_UNIFIED && r < v1_rank) {
-			v1_rank = r;
-			v1 = p;
 		}
 		l += strcspn(l, "\n");
 		l += *l == '\n';
 	}
 	if (!best)
 		return -1;
-	/* A v1 host that merely mounted cgroup2 shows everyone at "0::/". */
-	if (best_rank == RANK_UNIFIED && v1 && is_root(best) && !is_root(v1))
-		best = v1;
 	copy_line(path, len, best);
 	return 0;
 }

@@ -128,6 +128,9 @@ static const struct {
 	{ "v1 without systemd or pids: memory", "3:cpu,cpuacct:/x\n2:memory:/m\n",
 	  "/m" },
 	{ "v2 root in a cgroup namespace", "0::/\n", "/" },
+	{ "v1, only memory below the root",
+	  "9:name=systemd:/\n8:pids:/\n4:memory:/job/36ceaf0a\n0::/\n",
+	  "/job/36ceaf0a" },
 	{ "a path with a colon, no final newline", "0::/a:b", "/a:b" },
 };
 
