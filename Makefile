@@ -21,7 +21,8 @@ UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 
 READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
-	      userspace/watch.c userspace/stats.c userspace/service.c
+	      userspace/watch.c userspace/stats.c userspace/service.c \
+	      userspace/sockets.c userspace/prom.c userspace/metrics.c
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
@@ -62,7 +63,8 @@ $(B)/host/ring_stress: selftests/host/ring_stress.c module/ring.c module/ring.h 
 		selftests/host/ring_stress.c module/ring.c selftests/tap.c
 
 READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
-	      userspace/device.c userspace/service.c
+	      userspace/device.c userspace/service.c userspace/sockets.c \
+	      userspace/prom.c
 $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
 	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c \
