@@ -181,7 +181,7 @@ int cmd_metrics(int argc, char **argv)
 		return EXIT_ERROR;
 	nd = diag_dump(m.mask, &d);
 	if (nd < 0)
-		fprintf(stderr, "tcpclose metrics: sock_diag unavailable (%m; is inet_diag/tcp_diag loaded?): counting the module's table only\n");
+		fprintf(stderr, "tcpclose metrics: sock_diag unavailable (%m; is tcp_diag loaded?): counting the module's table only\n");
 	in.diag_ok = nd >= 0;
 	n = close_sock_join(t, nt, d, nd < 0 ? 0 : nd, m.mask, mono_now_ns(), &cs);
 	owner_init(&owners, "/proc");

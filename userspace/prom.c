@@ -161,12 +161,21 @@ static const struct {
 	[SOCKETS] = { "tcpclose_sockets",
 		"TCP sockets in a close state, by owning service and command.", 1 },
 	[UNKNOWN_AGE] = { "tcpclose_sockets_age_unknown",
-		"Sockets in the state since before the module was loaded: at least tcpclose_module_uptime_seconds old, not counted in tcpclose_oldest_socket_age_seconds.", 0 },
+		"Sockets in the state since before the module was loaded: at "
+		"least tcpclose_module_uptime_seconds old, not counted in "
+		"tcpclose_oldest_socket_age_seconds.", 0 },
 	[OLDEST] = { "tcpclose_oldest_socket_age_seconds",
 		"Time the oldest socket of known age has spent in its state.", 0 },
 	[UNREAD] = { "tcpclose_unread_bytes",
 		"Bytes received on these sockets that their owner has not read.", 0 },
 };
+
+/* Nanoseconds as seconds, exactly. */
+static void seconds(FILE *f, uint64_t ns)
+{
+	fprintf(f, " %llu.%09llu\n", (unsigned long long)(ns / 1000000000ULL),
+		(unsigned long long)(ns % 1000000000ULL));
+}
 
 static void sock_family(FILE *f, const struct prom_input *in,
 			enum sock_family which)
@@ -186,8 +195,7 @@ static void sock_family(FILE *f, const struct prom_input *in,
 		else if (which == UNKNOWN_AGE)
 			fprintf(f, " %llu\n", g.unknown);
 		else if (which == OLDEST)
-			fprintf(f, " %llu.%09llu\n", (unsigned long long)(g.oldest_ns / 1000000000ULL),
-				(unsigned long long)(g.oldest_ns % 1000000000ULL));
+			seconds(f, g.oldest_ns);
 		else
 			fprintf(f, " %llu\n", g.unread);
 	}
@@ -214,9 +222,8 @@ static void module_families(FILE *f, const struct prom_input *in)
 		return;
 	family(f, "tcpclose_module_uptime_seconds", "gauge",
 	       "Time since the module was loaded.");
-	fprintf(f, "tcpclose_module_uptime_seconds %llu.%09llu\n",
-		(unsigned long long)(in->uptime_ns / 1000000000ULL),
-		(unsigned long long)(in->uptime_ns % 1000000000ULL));
+	fputs("tcpclose_module_uptime_seconds", f);
+	seconds(f, in->uptime_ns);
 	per_table(f, "tcpclose_table_sockets", "gauge",
 		  "Sockets the module's live table tracks.",
 		  st->table_entries, st->tw_entries);
