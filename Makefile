@@ -6,12 +6,17 @@
 #   make check KERNELS=6.1
 #   make demo             boot a VM and watch tcpclose at work
 #   make bench            overhead on connection close rate, as ratios
-#   make install          module, reader and man page onto this host
+#   make install          module, reader, man page and systemd units onto this host
+#   make deb              Debian packages tcpclose-dkms and tcpclose in build/deb/
 
 KDIR     ?= /lib/modules/$(shell uname -r)/build
 KERNELS  ?= 6.1 6.12
 DESTDIR  ?=
 PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+# systemd looks in /usr/local/lib too; the Debian package says /lib.
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+MODLOADDIR ?= $(PREFIX)/lib/modules-load.d
 VERSION  := $(shell cat VERSION)
 B        := build
 
@@ -21,13 +26,15 @@ UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 
 READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
-	      userspace/watch.c userspace/stats.c
+	      userspace/watch.c userspace/stats.c userspace/service.c \
+	      userspace/sockets.c userspace/prom.c userspace/metrics.c
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
 .PHONY: all module reader clean check demo bench install uninstall style sparse \
-	selftests-static host-tests
+	selftests-static host-tests install-module install-reader install-dkms \
+	uninstall-module uninstall-reader deb
 
 all: module reader
 
@@ -38,7 +45,7 @@ reader: $(B)/tcpclose
 
 $(B)/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) -o $@ $(READER_SRC)
+	$(CC) $(UCFLAGS) $(CPPFLAGS) -o $@ $(READER_SRC) $(LDFLAGS)
 
 # Static programs for the VM's initramfs.
 $(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
@@ -63,7 +70,8 @@ $(B)/host/ring_%: selftests/host/ring_%.c module/ring.c module/ring.h \
 		$< module/ring.c selftests/tap.c
 
 READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
-	      userspace/device.c
+	      userspace/device.c userspace/service.c userspace/sockets.c \
+	      userspace/prom.c
 $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
 	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c \
@@ -99,20 +107,62 @@ MODDIR = $(DESTDIR)/lib/modules/$(KREL)/updates
 
 # Plain copies: modules_install would try to sign with the distribution's
 # key, which a headers package does not ship.
-install: module reader
+install: install-module install-reader
+
+install-module: module
 	@test -n "$(KREL)" || { echo "no kernel release in $(KDIR)"; exit 1; }
 	install -D -m 0644 tcpclose.ko $(MODDIR)/tcpclose.ko
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
-	install -D -m 0755 $(B)/tcpclose $(DESTDIR)$(PREFIX)/sbin/tcpclose
+	install -D -m 0644 packaging/systemd/tcpclose.conf \
+		$(DESTDIR)$(MODLOADDIR)/tcpclose.conf
+
+UNITS := tcpclose-metrics.service tcpclose-metrics.timer
+
+# The reader, its man page and the metrics units (not enabled: see the
+# admin guide).
+install-reader: reader
+	install -D -m 0755 $(B)/tcpclose $(DESTDIR)$(SBINDIR)/tcpclose
 	install -D -m 0644 Documentation/tcpclose.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/tcpclose-metrics.service.in \
+		>$(DESTDIR)$(UNITDIR)/tcpclose-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tcpclose-metrics.service
+	install -m 0644 packaging/systemd/tcpclose-metrics.timer $(DESTDIR)$(UNITDIR)/
 
-uninstall:
+# The module's source as DKMS wants it, in /usr/src/tcpclose-VERSION.
+DKMS_SRC = $(DESTDIR)/usr/src/tcpclose-$(VERSION)
+install-dkms:
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/include/uapi/linux
+	install -m 0644 Kbuild VERSION dkms.conf $(DKMS_SRC)/
+	install -m 0644 module/*.c module/*.h $(DKMS_SRC)/module/
+	install -m 0644 include/uapi/linux/tcpclose.h $(DKMS_SRC)/include/uapi/linux/
+	install -D -m 0644 packaging/systemd/tcpclose.conf \
+		$(DESTDIR)$(MODLOADDIR)/tcpclose.conf
+
+uninstall: uninstall-module uninstall-reader
+
+uninstall-module:
 	@test -n "$(KREL)" || { echo "no kernel release in $(KDIR)"; exit 1; }
-	rm -f $(MODDIR)/tcpclose.ko
+	rm -f $(MODDIR)/tcpclose.ko $(DESTDIR)$(MODLOADDIR)/tcpclose.conf
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
-	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpclose \
-		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8
+
+uninstall-reader:
+	rm -f $(DESTDIR)$(SBINDIR)/tcpclose \
+		$(DESTDIR)$(PREFIX)/share/man/man8/tcpclose.8 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+
+# Both packages, from a copy of the tree, with a changelog entry made from
+# VERSION; lab/check-fleet.sh runs lintian on them and installs them.
+DEB_TOP := $(B)/deb
+deb:
+	rm -rf $(DEB_TOP) && mkdir -p $(DEB_TOP)/tcpclose-$(VERSION)
+	cp -r Makefile Kbuild VERSION dkms.conf README module include \
+		userspace Documentation packaging debian $(DEB_TOP)/tcpclose-$(VERSION)/
+	packaging/debian-changelog.sh $(VERSION) \
+		>$(DEB_TOP)/tcpclose-$(VERSION)/debian/changelog
+	cd $(DEB_TOP)/tcpclose-$(VERSION) && dpkg-buildpackage -b -us -uc
+	@ls $(DEB_TOP)/*.deb
 
 clean:
 	rm -rf $(B)

@@ -38,7 +38,7 @@ if command -v groff >/dev/null; then
 	[ -z "$warn" ] || { echo "tcpclose.8: $warn"; fail=1; }
 fi
 make -s build/tcpclose
-for cmd in watch stuck stats; do
+for cmd in watch stuck stats metrics; do
 	for opt in $(build/tcpclose $cmd --help | grep -o -- '--[a-z-]*' | sort -u); do
 		grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" Documentation/tcpclose.8 ||
 			{ echo "tcpclose.8 does not document $cmd $opt"; fail=1; }

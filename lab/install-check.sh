@@ -9,16 +9,22 @@ krel=${1:?usage: install-check.sh KREL}
 kdir=$(kdir_of "$krel")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$TOP"/{Makefile,Kbuild,VERSION,module,include,userspace,Documentation,selftests} "$work/"
+cp -r "$TOP"/{Makefile,Kbuild,VERSION,module,include,userspace,Documentation,selftests,packaging} "$work/"
 dest=$work/root
 make -s -C "$work" KDIR="$kdir" DESTDIR="$dest" install 2>&1 |
 	grep -v -e 'depmod: WARNING' -e 'Skipping BTF' || true
 
 ko=$dest/lib/modules/$krel/updates/tcpclose.ko
 for f in "$ko" "$dest/usr/local/sbin/tcpclose" \
-	 "$dest/usr/local/share/man/man8/tcpclose.8"; do
+	 "$dest/usr/local/share/man/man8/tcpclose.8" \
+	 "$dest/usr/local/lib/systemd/system/tcpclose-metrics.service" \
+	 "$dest/usr/local/lib/systemd/system/tcpclose-metrics.timer" \
+	 "$dest/usr/local/lib/modules-load.d/tcpclose.conf"; do
 	[ -f "$f" ] || die "make install did not install $f"
 done
+grep -qx 'ExecStart=/usr/local/sbin/tcpclose metrics --textfile /var/lib/prometheus/node-exporter' \
+	"$dest/usr/local/lib/systemd/system/tcpclose-metrics.service" ||
+	die "the unit does not run the installed tcpclose"
 grep -q 'updates/tcpclose.ko' "$dest/lib/modules/$krel/modules.dep" ||
 	die "depmod did not register the module"
 

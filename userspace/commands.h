@@ -5,6 +5,7 @@
 int cmd_watch(int argc, char **argv);
 int cmd_stuck(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 /* Prints "tcpclose CMD: MSG" and returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

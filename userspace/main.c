@@ -18,6 +18,7 @@ static const char main_help[] =
 "  watch    stream close-state transitions as they happen\n"
 "  stuck    sockets stuck in CLOSE_WAIT (or other states), with owners\n"
 "  stats    module counters: events, drops, live table\n"
+"  metrics  Prometheus metrics per service, for node_exporter\n"
 "\n"
 "'tcpclose COMMAND --help' describes each; tcpclose(8) has the details.\n"
 "Needs the tcpclose module (modprobe tcpclose) and root (CAP_NET_ADMIN).\n"
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
 		return cmd_stuck(argc - 1, argv + 1);
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(cmd, "metrics"))
+		return cmd_metrics(argc - 1, argv + 1);
 	fprintf(stderr, "tcpclose: unknown command '%s'; see 'tcpclose --help'\n",
 		cmd);
 	return EXIT_USAGE;
