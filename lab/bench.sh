@@ -7,7 +7,7 @@
 # counts, the absolute rates are those of an emulated CPU.
 SECS=${SECS:-3}
 ROUNDS=${ROUNDS:-3}
-run() { bench_close "$SECS"; }
+run() { bench_close "$SECS" | cut -d" " -f1; }
 base=0 mod=0 rd=0
 for r in $(seq "$ROUNDS"); do
 	b=$(run)
