@@ -5,7 +5,9 @@
 #   make check            everything, on every supported kernel, in qemu
 #   make check KERNELS=6.1
 #   make demo             boot a VM and watch tcpclose at work
-#   make bench            overhead on connection close rate, as ratios
+#   make bench            overhead on connection close rate, as ratios,
+#                         beside ftrace, tcpstates and bpftrace (VM, TCG)
+#   make bench KERNELS=6.1 ROUNDS=3 SECS=2
 #   make install          module, reader and man page onto this host
 
 KDIR     ?= /lib/modules/$(shell uname -r)/build
@@ -26,8 +28,8 @@ SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | c
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check demo bench install uninstall style sparse \
-	selftests-static host-tests
+.PHONY: all module reader clean check demo bench install uninstall \
+	style sparse selftests-static host-tests
 
 all: module reader
 
@@ -80,9 +82,15 @@ check:
 demo:
 	lab/demo-vm.sh $(firstword $(KERNELS)) demo
 
-# Overhead, as ratios measured side by side in one VM run.
+# Overhead, as ratios measured side by side in one VM run per kernel, each
+# kernel in turn.  ROUNDS, SECS, WORKLOADS and CONFIGS (see lab/bench.sh)
+# go on to the VM when set.
+BENCH_VARS := ROUNDS SECS WORKLOADS CONFIGS
 bench:
-	lab/demo-vm.sh $(firstword $(KERNELS)) bench
+	@rc=0; for k in $(KERNELS); do \
+		$(foreach v,$(BENCH_VARS),$(if $($(v)),$(v)='$($(v))')) \
+			lab/demo-vm.sh $$k bench || rc=1; \
+	done; exit $$rc
 
 style:
 	lab/style.sh
