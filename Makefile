@@ -8,6 +8,7 @@
 #   make bench            overhead on connection close rate, as ratios,
 #                         beside ftrace, tcpstates and bpftrace (VM, TCG)
 #   make bench KERNELS=6.1 ROUNDS=3 SECS=2
+#   make bench-ring       the ring core's records/s on this host
 #   make install          module, reader and man page onto this host
 
 KDIR     ?= /lib/modules/$(shell uname -r)/build
@@ -28,7 +29,7 @@ SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | c
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check demo bench install uninstall \
+.PHONY: all module reader clean check demo bench bench-ring install uninstall \
 	style sparse selftests-static host-tests
 
 all: module reader
@@ -91,6 +92,15 @@ bench:
 		$(foreach v,$(BENCH_VARS),$(if $($(v)),$(v)='$($(v))')) \
 			lab/demo-vm.sh $$k bench || rc=1; \
 	done; exit $$rc
+
+# The ring core built for userspace, optimised (no sanitizer): records/s.
+$(B)/bench_ring: lab/bench_ring.c module/ring.c module/ring.h $(HDRS)
+	@mkdir -p $(B)
+	$(CC) $(UCFLAGS) -pthread -Imodule -o $@ lab/bench_ring.c module/ring.c
+
+# RING_ARGS, e.g. "-r 9 -d 0.5": rounds and seconds per variant.
+bench-ring: $(B)/bench_ring
+	$(B)/bench_ring $(RING_ARGS)
 
 style:
 	lab/style.sh
