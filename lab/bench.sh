@@ -41,8 +41,8 @@ ERR=/tmp/bench.err
 RAW=/tmp/bench.raw
 BROKEN=/tmp/bench.broken
 # Assumed for the estimate only; the real round time is printed as it goes.
-SETUP_EST=1.5
-BPFTRACE_START_EST=15
+SETUP_EST=2
+BPFTRACE_START_EST=10
 # One line per state change, fields close to what ftrace and tcpstates print.
 BT_PROG='tracepoint:sock:inet_sock_set_state { printf("%d %s %d %d %d %d\n", pid, comm, args->sport, args->dport, args->oldstate, args->newstate); }'
 
@@ -90,7 +90,7 @@ json_num() {
 lines_of() { wc -l <"$1" | tr -d ' '; }
 lost_in() { grep -io 'lost [0-9]*' "$1" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }'; }
 ftrace_overrun() { cat "$T"/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { s += $2 } END { print s + 0 }'; }
-last_err() { grep -v '^[[:space:]]*$' "$ERR" 2>/dev/null | tail -n 1 | cut -c1-120; }
+last_err() { grep -v '^[[:space:]]*$' "$ERR" 2>/dev/null | tail -n 1 | cut -c1-120 | grep . || echo '(no message)'; }
 
 # Why a configuration cannot run at all (empty: it can).
 unavailable() {
@@ -167,17 +167,19 @@ stop_tool() {
 	PID=
 }
 
-# A burst of connections in a scratch namespace, the same before every
-# window; for a tracer with a reader, repeated until the reader has shown
-# output (tracer attached and reading), or it died, or the time is up.
+# warm_up CONFIG NS: sets up the window's namespace (lo up, TIME_WAIT
+# table raised) with a burst of 50 connections, the same before every
+# window; for a tracer with a reader, repeats the burst until the reader has
+# shown output (tracer attached and reading), or it died, or time is up.
 warm_up() {
 	local limit=30 t0 n
 	[ "$1" = bpftrace ] && limit=180
 	t0=$(uptime_cs)
+	"$IP" netns exec "$2" sh -c 'ip link set lo up &&
+		echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets &&
+		bench_close -n 50 5 >/dev/null' 2>"$ERR.ns" ||
+		{ REASON="namespace setup: $(tail -n 1 "$ERR.ns")"; return 1; }
 	while :; do
-		"$IP" netns add benchwarm && "$IP" -n benchwarm link set lo up &&
-			"$IP" netns exec benchwarm bench_close -n 50 5 >/dev/null
-		"$IP" netns del benchwarm 2>/dev/null
 		case $1 in none | spin | tc-noreader | tc-probes) return 0 ;; esac
 		n=$(lines_of "$OUT")
 		[ "$n" -ge 10 ] && return 0
@@ -190,6 +192,7 @@ warm_up() {
 			return 1
 		fi
 		sleep 0.5
+		"$IP" netns exec "$2" bench_close -n 50 5 >/dev/null
 	done
 }
 
@@ -243,12 +246,26 @@ rotate() {
 	echo "$@"
 }
 
-# windows_per_round WORKLOADS CONFIGS: with the spin control of "pinned".
+# configs_for WORKLOAD: its configurations.  "pinned" adds the spin
+# control and leaves out the probes-only floor (no reader to pin).
+configs_for() {
+	local c list=
+	for c in $CONFIGS; do
+		[ "$1" = pinned ] && [ "$c" = tc-probes ] && continue
+		list="$list $c"
+	done
+	if [ "$1" = pinned ]; then
+		case " $list " in *" spin "*) ;; *) list="$list spin" ;; esac
+	fi
+	echo $list
+}
+
+# windows_per_round: over all of WORKLOADS.
 windows_per_round() {
-	local n=$(( $(count_words "$1") * $(count_words "$2") ))
-	case " $1 " in
-	*" pinned "*) case " $2 " in *" spin "*) ;; *) n=$((n + 1)) ;; esac ;;
-	esac
+	local w n=0
+	for w in $WORKLOADS; do
+		n=$((n + $(count_words "$(configs_for "$w")")))
+	done
 	echo "$n"
 }
 
@@ -261,7 +278,8 @@ estimate_min() {
 raw() { echo "raw: $*" | tee -a "$RAW"; }
 
 WIN=0
-# window ROUND WORKLOAD CONFIG: one timed window, one raw line.
+# window ROUND WORKLOAD CONFIG: one timed window, one raw line.  The
+# window's namespace holds the warm-up's few TIME_WAIT sockets too.
 window() {
 	local r=$1 w=$2 c=$3 pin= ns t0 res before after tw why
 	local id="round=$r workload=$w config=$c"
@@ -274,7 +292,12 @@ window() {
 		raw "$id status=na reason=$why"
 		return
 	fi
-	if ! start_tool "$c" "$pin" || ! warm_up "$c"; then
+	if ! "$IP" netns add "$ns" 2>"$ERR.ns"; then
+		raw "$id status=na reason=ip netns add: $(tail -n 1 "$ERR.ns")"
+		return
+	fi
+	if ! start_tool "$c" "$pin" || ! warm_up "$c" "$ns"; then
+		"$IP" netns del "$ns" 2>/dev/null
 		stop_tool "$c"
 		mark_broken "$c" "$REASON"
 		raw "$id status=na reason=$REASON"
@@ -282,15 +305,10 @@ window() {
 	fi
 	[ -n "$PID" ] && sleep 0.3	# the reader is through the warm-up's lines
 	before=$(counters "$c")
-	if ! { "$IP" netns add "$ns" && "$IP" -n "$ns" link set lo up &&
-	       "$IP" netns exec "$ns" sh -c 'echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets'; }; then
-		"$IP" netns del "$ns" 2>/dev/null
-		stop_tool "$c"
-		raw "$id status=na reason=cannot set up namespace $ns"
-		return
-	fi
-	res=$("$IP" netns exec "$ns" bench_close $(workload_args "$w") "$SECS" 2>/tmp/bench.wl)
-	tw=$("$IP" netns exec "$ns" sh -c 'cat /proc/net/sockstat /proc/net/netstat' | tw_counts)
+	# The rate, then the namespace's TIME_WAIT counters right after.
+	res=$("$IP" netns exec "$ns" sh -c 'bench_close "$@" &&
+		cat /proc/net/sockstat /proc/net/netstat' sh \
+		$(workload_args "$w") "$SECS" 2>/tmp/bench.wl)
 	sleep 0.3	# let the reader catch up before counting its lines
 	after=$(counters "$c")
 	if [ -n "$PID" ] && ! alive "$PID"; then
@@ -298,7 +316,8 @@ window() {
 	fi
 	"$IP" netns del "$ns"
 	stop_tool "$c"
-	set -- $res
+	tw=$(echo "$res" | tail -n +2 | tw_counts)
+	set -- $(echo "$res" | head -n 1)
 	if [ $# -ne 3 ]; then
 		raw "$id status=na reason=workload failed: $(tail -n 1 /tmp/bench.wl)"
 		return
@@ -308,7 +327,7 @@ window() {
 		return
 	fi
 	# shellcheck disable=SC2086
-	raw "$id status=ok rate=$1 conns=$2 secs=$3 ${tw:-tw=0 twoverflow=0} $(echo $before $after |
+	raw "$id status=ok rate=$1 conns=$2 secs=$3 $tw $(echo $before $after |
 		awk '{ printf "lines=%d recs=%d drops=%d", $4 - $1, $5 - $2, $6 - $3 }') setup=$(awk -v a="$t0" -v b="$(uptime_cs)" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 100 - s }')"
 }
 
@@ -328,10 +347,10 @@ raw "meta kernel=$krel clocksource=$cs vcpus=$(nproc) rounds=$ROUNDS secs=$SECS"
 
 nw=$(count_words "$WORKLOADS")
 nc=$(count_words "$CONFIGS")
-per_round=$(windows_per_round "$WORKLOADS" "$CONFIGS")
+per_round=$(windows_per_round)
 nbt=0
 case " $CONFIGS " in *" bpftrace "*) nbt=$nw ;; esac
-echo "bench: $ROUNDS rounds x $per_round windows ($nw workloads x $nc configurations, + the spin control) x ($SECS s + ~$SETUP_EST s setup), + bpftrace start ~$BPFTRACE_START_EST s x $nbt per round"
+echo "bench: $ROUNDS rounds x $per_round windows ($nw workloads x $nc configurations; pinned: + spin, - tc-probes) x ($SECS s + ~$SETUP_EST s setup), + bpftrace start ~$BPFTRACE_START_EST s x $nbt per round"
 echo "bench: estimate $(estimate_min "$ROUNDS" "$per_round" "$SECS" "$nbt") min (the setup times are assumptions; each round reports its real time)"
 
 start=$(uptime_cs)
@@ -339,11 +358,7 @@ r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	rs=$(uptime_cs)
 	for w in $WORKLOADS; do
-		list=$CONFIGS
-		if [ "$w" = pinned ]; then
-			case " $list " in *" spin "*) ;; *) list="$list spin" ;; esac
-		fi
-		for c in $(rotate "$r" $list); do
+		for c in $(rotate "$r" $(configs_for "$w")); do
 			window "$r" "$w" "$c"
 		done
 	done
