@@ -88,7 +88,8 @@ json_num() {
 }
 
 lines_of() { wc -l <"$1" | tr -d ' '; }
-lost_in() { grep -io 'lost [0-9]*' "$1" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }'; }
+# Events a BPF tool reports lost: tcpstates on stderr, bpftrace on stdout.
+lost_in() { cat "$@" 2>/dev/null | grep -io 'lost [0-9]* events' | awk '{ s += $2 } END { print s + 0 }'; }
 ftrace_overrun() { cat "$T"/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { s += $2 } END { print s + 0 }'; }
 last_err() { grep -v '^[[:space:]]*$' "$ERR" 2>/dev/null | tail -n 1 | cut -c1-120 | grep . || echo '(no message)'; }
 
@@ -196,22 +197,41 @@ warm_up() {
 	done
 }
 
-# Counters of one tracer: "LINES RECS DROPS" (records it delivered or,
-# without a reader, produced; records it lost).
+# The dropped total that `tcpclose watch` last reported on stderr, for its
+# own stream ("... (total N; ...").
+watch_dropped() {
+	sed -n 's/.*dropped.*(total \([0-9][0-9]*\).*/\1/p' "$ERR" 2>/dev/null |
+		tail -n 1 | grep . || echo 0
+}
+
+# Counters of one tracer, cumulative: "LINES RECS DROPS HOOKS": output
+# lines; records delivered to the reader (its lines) or, without a reader,
+# produced into tcpclose's rings; records lost; tcpclose's hook hits on TCP
+# sockets ("seen", host-wide).  tcpclose's stats are read with `tcpclose
+# stats --json`; whether its recorded/dropped/delivered are host-wide or
+# the opening file's own stream depends on the module's ABI, so a reader's
+# drops also come from what watch itself reports, whichever is larger.
 counters() {
-	local l s
+	local l s seen rec drop wd
 	l=$(lines_of "$OUT")
 	case $1 in
-	ftrace) echo "$l $l $(ftrace_overrun)" ;;
-	tcpstates | bpftrace) echo "$l $l $(lost_in "$ERR")" ;;
+	ftrace) echo "$l $l $(ftrace_overrun) 0" ;;
+	tcpstates) echo "$l $l $(lost_in "$ERR") 0" ;;
+	bpftrace) echo "$l $l $(lost_in "$OUT" "$ERR") 0" ;;
 	tc-*)
 		s=$(tcpclose stats --json 2>/dev/null)
-		set -- "$1" "$(json_num delivered "$s")" "$(json_num recorded "$s")" "$(json_num dropped "$s")"
+		seen=$(json_num seen "$s")
+		rec=$(json_num recorded "$s")
+		drop=$(json_num dropped "$s")
 		case $1 in
-		tc-watch | tc-json) echo "$l ${2:-0} ${4:-0}" ;;
-		*) echo "$l $(( ${3:-0} + ${4:-0} )) ${4:-0}" ;;
+		tc-watch | tc-json)
+			wd=$(watch_dropped)
+			[ "$wd" -gt "${drop:-0}" ] && drop=$wd
+			echo "$l $l ${drop:-0} ${seen:-0}" ;;
+		*)
+			echo "$l $(( ${rec:-0} + ${drop:-0} )) ${drop:-0} ${seen:-0}" ;;
 		esac ;;
-	*) echo "0 0 0" ;;
+	*) echo "0 0 0 0" ;;
 	esac
 }
 
@@ -328,7 +348,7 @@ window() {
 	fi
 	# shellcheck disable=SC2086
 	raw "$id status=ok rate=$1 conns=$2 secs=$3 $tw $(echo $before $after |
-		awk '{ printf "lines=%d recs=%d drops=%d", $4 - $1, $5 - $2, $6 - $3 }') setup=$(awk -v a="$t0" -v b="$(uptime_cs)" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 100 - s }')"
+		awk '{ printf "lines=%d recs=%d drops=%d hooks=%d", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }') setup=$(awk -v a="$t0" -v b="$(uptime_cs)" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 100 - s }')"
 }
 
 # Sourced with BENCH_LIB_ONLY=1 (host checks of the pure parts): stop here.

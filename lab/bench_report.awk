@@ -9,7 +9,8 @@
 #   min-max   smallest and largest of those per-round ratios
 #   n         rounds in which both windows ran
 #   conn/s    median connections per second (emulated CPU: compare ratios)
-#   recs/conn records (or output lines) the tracer produced per connection
+#   recs/conn records the tracer delivered per connection (its reader's
+#             output lines; without a reader, records tcpclose produced)
 #   us/conn   1e6 / median rate - 1e6 / median no-tracer rate
 #   us/rec    us/conn / recs/conn: the cost of one record
 #   drops     records the tracer lost, summed over all its windows
