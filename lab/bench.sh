@@ -172,6 +172,7 @@ stop_tool() {
 # table raised) with a burst of 50 connections, the same before every
 # window; for a tracer with a reader, repeats the burst until the reader has
 # shown output (tracer attached and reading), or it died, or time is up.
+# Returns 2 when the namespace could not be set up (not the tool's fault).
 warm_up() {
 	local limit=30 t0 n
 	[ "$1" = bpftrace ] && limit=180
@@ -179,7 +180,7 @@ warm_up() {
 	"$IP" netns exec "$2" sh -c 'ip link set lo up &&
 		echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets &&
 		bench_close -n 50 5 >/dev/null' 2>"$ERR.ns" ||
-		{ REASON="namespace setup: $(tail -n 1 "$ERR.ns")"; return 1; }
+		{ REASON="namespace setup: $(tail -n 1 "$ERR.ns")"; return 2; }
 	while :; do
 		case $1 in none | spin | tc-noreader | tc-probes) return 0 ;; esac
 		n=$(lines_of "$OUT")
@@ -301,7 +302,7 @@ WIN=0
 # window ROUND WORKLOAD CONFIG: one timed window, one raw line.  The
 # window's namespace holds the warm-up's few TIME_WAIT sockets too.
 window() {
-	local r=$1 w=$2 c=$3 pin= ns t0 res before after tw why
+	local r=$1 w=$2 c=$3 pin= ns t0 res before after tw why rc
 	local id="round=$r workload=$w config=$c"
 	WIN=$((WIN + 1))
 	ns=bench$WIN
@@ -316,10 +317,13 @@ window() {
 		raw "$id status=na reason=ip netns add: $(tail -n 1 "$ERR.ns")"
 		return
 	fi
-	if ! start_tool "$c" "$pin" || ! warm_up "$c" "$ns"; then
+	rc=0
+	start_tool "$c" "$pin" || rc=1
+	[ $rc = 0 ] && { warm_up "$c" "$ns" || rc=$?; }
+	if [ $rc != 0 ]; then
 		"$IP" netns del "$ns" 2>/dev/null
 		stop_tool "$c"
-		mark_broken "$c" "$REASON"
+		[ $rc = 1 ] && mark_broken "$c" "$REASON"
 		raw "$id status=na reason=$REASON"
 		return
 	fi
