@@ -247,10 +247,10 @@ tw_counts() {
 
 workload_args() {
 	case $1 in
-	1thread) echo "" ;;
-	2threads) echo "-t 2" ;;
-	srvclose) echo "-s" ;;
-	pinned) echo "-c 0" ;;
+	1thread) ;;
+	2threads) printf '%s\n' "-t 2" ;;
+	srvclose) printf '%s\n' "-s" ;;
+	pinned) printf '%s\n' "-c 0" ;;
 	esac
 }
 
@@ -330,6 +330,7 @@ window() {
 	[ -n "$PID" ] && sleep 0.3	# the reader is through the warm-up's lines
 	before=$(counters "$c")
 	# The rate, then the namespace's TIME_WAIT counters right after.
+	# shellcheck disable=SC2046 # the workload's options, split
 	res=$("$IP" netns exec "$ns" sh -c 'bench_close "$@" &&
 		cat /proc/net/sockstat /proc/net/netstat' sh \
 		$(workload_args "$w") "$SECS" 2>/tmp/bench.wl)
@@ -341,6 +342,7 @@ window() {
 	"$IP" netns del "$ns"
 	stop_tool "$c"
 	tw=$(echo "$res" | tail -n +2 | tw_counts)
+	# shellcheck disable=SC2046 # "RATE CONNS SECS"
 	set -- $(echo "$res" | head -n 1)
 	if [ $# -ne 3 ]; then
 		raw "$id status=na reason=workload failed: $(tail -n 1 /tmp/bench.wl)"
@@ -382,6 +384,7 @@ r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	rs=$(uptime_cs)
 	for w in $WORKLOADS; do
+		# shellcheck disable=SC2046 # lists of names
 		for c in $(rotate "$r" $(configs_for "$w")); do
 			window "$r" "$w" "$c"
 		done
