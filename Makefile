@@ -5,7 +5,10 @@
 #   make check            everything, on every supported kernel, in qemu
 #   make check KERNELS=6.1
 #   make demo             boot a VM and watch tcpclose at work
-#   make bench            overhead on connection close rate, as ratios
+#   make bench            overhead on connection close rate, as ratios,
+#                         beside ftrace, tcpstates and bpftrace (VM, TCG)
+#   make bench KERNELS=6.1 ROUNDS=3 SECS=2
+#   make bench-ring       the ring core's records/s on this host
 #   make install          module, reader, man page and systemd units onto this host
 #   make deb              Debian packages tcpclose-dkms and tcpclose in build/deb/
 
@@ -32,9 +35,9 @@ SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | c
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check demo bench install uninstall style sparse \
-	selftests-static host-tests install-module install-reader install-dkms \
-	uninstall-module uninstall-reader deb
+.PHONY: all module reader clean check demo bench bench-ring install uninstall \
+	style sparse selftests-static host-tests install-module install-reader \
+	install-dkms uninstall-module uninstall-reader deb
 
 all: module reader
 
@@ -89,9 +92,24 @@ check:
 demo:
 	lab/demo-vm.sh $(firstword $(KERNELS)) demo
 
-# Overhead, as ratios measured side by side in one VM run.
+# Overhead, as ratios measured side by side in one VM run per kernel, each
+# kernel in turn.  ROUNDS, SECS, WORKLOADS and CONFIGS (see lab/bench.sh)
+# go on to the VM when set.
+BENCH_VARS := ROUNDS SECS WORKLOADS CONFIGS
 bench:
-	lab/demo-vm.sh $(firstword $(KERNELS)) bench
+	@rc=0; for k in $(KERNELS); do \
+		$(foreach v,$(BENCH_VARS),$(if $($(v)),$(v)='$($(v))')) \
+			lab/demo-vm.sh $$k bench || rc=1; \
+	done; exit $$rc
+
+# The ring core built for userspace, optimised (no sanitizer): records/s.
+$(B)/bench_ring: lab/bench_ring.c module/ring.c module/ring.h $(HDRS)
+	@mkdir -p $(B)
+	$(CC) $(UCFLAGS) -pthread -Imodule -o $@ lab/bench_ring.c module/ring.c
+
+# RING_ARGS, e.g. "-r 9 -d 0.5": rounds and seconds per variant.
+bench-ring: $(B)/bench_ring
+	$(B)/bench_ring $(RING_ARGS)
 
 style:
 	lab/style.sh

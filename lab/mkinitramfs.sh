@@ -65,8 +65,56 @@ if [ -n "${TCPCLOSE_TESTS:-}" ]; then
 else
 	cp "$TOP/selftests/tests.list" "$stage/tests/tests.list"
 fi
-cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$stage/tests/"
+cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
+
+# add_tool NAME PATH: one of the bench's tracers from the unpacked packages
+# in $troot, with its shared libraries (those of the packages first, then
+# the host's).  Why a tool is left out goes to /etc/bench-missing, for the
+# bench to report as n/a.
+add_tool() {
+	local name=$1 path=$2 bin=$troot$2 libs lib
+	if [ ! -x "$bin" ]; then
+		echo "$name: $path is not in its package" >>"$stage/etc/bench-missing"
+		return
+	fi
+	libs=$(LD_LIBRARY_PATH=$troot/usr/lib/x86_64-linux-gnu:$troot/lib/x86_64-linux-gnu \
+	       ldd "$bin" 2>&1) || true
+	if grep -q 'not found' <<<"$libs"; then
+		echo "$name: missing libraries: $(grep 'not found' <<<"$libs" | awk '{ print $1 }' | tr '\n' ' ')" \
+			>>"$stage/etc/bench-missing"
+		return
+	fi
+	mkdir -p "$stage$(dirname "$path")"
+	cp -L "$bin" "$stage$path"
+	for lib in $(grep -o '/[^ ]*' <<<"$libs"); do
+		mkdir -p "$stage$(dirname "${lib#"$troot"}")"
+		cp -Ln "$lib" "$stage${lib#"$troot"}"
+	done
+	# Prove it starts in the initramfs' own root (needs root for chroot).
+	if [ "$(id -u)" = 0 ] && ! chroot "$stage" "$path" --version >/dev/null 2>&1; then
+		echo "$name: $path --version fails in the initramfs" >>"$stage/etc/bench-missing"
+		rm -f "$stage$path"
+	fi
+}
+
+if [ "$mode" = bench ]; then
+	# The bench's knobs, passed on from `make bench ROUNDS=.. SECS=..`.
+	for v in ROUNDS SECS WORKLOADS CONFIGS; do
+		[ -n "${!v:-}" ] && printf "%s='%s'\n" "$v" "${!v}"
+	done >"$stage/etc/bench.env"
+	: >"$stage/etc/bench-missing"
+	before=$(du -sm "$stage" | cut -f1)
+	if troot=$("$LAB_DIR/fetch-tools.sh"); then
+		add_tool tcpstates /usr/sbin/tcpstates
+		add_tool bpftrace /usr/bin/bpftrace
+	else
+		echo "tcpstates: libbpf-tools could not be fetched (lab/fetch-tools.sh)" >>"$stage/etc/bench-missing"
+		echo "bpftrace: bpftrace could not be fetched (lab/fetch-tools.sh)" >>"$stage/etc/bench-missing"
+	fi
+	say "bench tracers add $(( $(du -sm "$stage" | cut -f1) - before )) MB to the initramfs (unpacked)"
+	[ -s "$stage/etc/bench-missing" ] && sed 's/^/lab: bench: left out: /' "$stage/etc/bench-missing" >&2
+fi
 
 cat >"$stage/init" <<INIT
 #!/bin/sh
@@ -84,3 +132,6 @@ poweroff -f
 INIT
 chmod +x "$stage/init"
 ( cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1 ) >"$out"
+[ "$mode" = bench ] &&
+	say "initramfs $(basename "$out"): $(du -sm "$stage" | cut -f1) MB unpacked, $(du -m "$out" | cut -f1) MB compressed"
+exit 0

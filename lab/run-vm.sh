@@ -4,7 +4,8 @@
 # stream its serial console to stdout and LOG (loglevel 5: warnings with
 # their stack traces).  Exits non-zero when the
 # guest did not finish (timeout, panic, oops: oops=panic makes an oops end
-# the run at once).
+# the run at once).  VM_MEM sets the guest's memory in MB (default 1024;
+# the bench raises it for bpftrace's libraries in the initramfs).
 . "$(dirname "$0")/lib.sh"
 
 krel=$1 initrd=$2 log=$3 tmo=${4:-900}
@@ -13,7 +14,7 @@ kernel=$CACHE/kernels/$krel/vmlinuz
 
 set +e
 timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
-	-machine q35,accel=tcg -cpu max -smp 2 -m 1024 \
+	-machine q35,accel=tcg -cpu max -smp 2 -m "${VM_MEM:-1024}" \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 quiet loglevel=5 panic=-1 oops=panic" \
