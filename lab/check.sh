@@ -77,6 +77,9 @@ if [ -x build/host/ring_stress ]; then
 	done
 fi
 run_step host/docs "$results/docs.log" "$LAB_DIR/check-docs.sh"
+run_step host/promtool "$results/fleet-promtool.log" "$LAB_DIR/check-fleet.sh" promtool
+run_step host/systemd_units "$results/fleet-units.log" "$LAB_DIR/check-fleet.sh" units
+run_step host/lintian "$results/fleet-lintian.log" "$LAB_DIR/check-fleet.sh" lintian
 
 for k in $kernels; do
 	echo "=== kernel $k"
@@ -91,6 +94,8 @@ for k in $kernels; do
 	make -C "$kdir" M="$obj" clean >/dev/null 2>&1
 	kbuild_step "$k/sparse" "$results/$k-sparse.log" "$kdir" "$obj" C=1 || :
 	run_step "$k/dkms_build" "$results/$k-dkms.log" "$LAB_DIR/dkms-check.sh" "$krel"
+	run_step "$k/deb_cycle" "$results/$k-deb-cycle.log" \
+		"$LAB_DIR/check-fleet.sh" deb-cycle "$krel"
 	run_step "$k/install_modinfo" "$results/$k-install.log" \
 		"$LAB_DIR/install-check.sh" "$krel"
 	make -s selftests-static >"$results/static.log" 2>&1 || {

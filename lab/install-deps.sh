@@ -6,7 +6,7 @@
 
 PKGS="build-essential gcc-12 make bc flex bison libelf-dev kmod cpio xz-utils
 zstd dwarves dkms busybox-static qemu-system-x86 iproute2 sparse python3 python3-docutils
-perl"
+perl prometheus debhelper dh-dkms lintian dpkg-dev systemd groff"
 
 missing=
 for p in $PKGS; do
