@@ -10,6 +10,7 @@
 #include <linux/timekeeping.h>
 #include <linux/mm.h>
 #include <linux/bits.h>
+#include <net/tcp.h>
 #include "tcpclose.h"
 #include "ring.h"
 
@@ -31,6 +32,11 @@ unsigned int tc_tw_table_max = 65536;
 module_param_named(tw_table_size, tc_tw_table_max, uint, 0444);
 MODULE_PARM_DESC(tw_table_size,
 		 "Timewait sockets (FIN_WAIT2, TIME_WAIT) the live table can track, 0 to 16777216 (default 65536)");
+
+unsigned int tc_tw_max_age = TCP_FIN_TIMEOUT_MAX / HZ + 10;
+module_param_named(tw_max_age, tc_tw_max_age, uint, 0444);
+MODULE_PARM_DESC(tw_max_age,
+		 "Seconds after which a timewait entry whose end was not seen is dropped, 1 to 3600 (default 130, past any timewait timer; lower only to test)");
 
 unsigned int tc_max_readers = 8;
 module_param_named(max_readers, tc_max_readers, uint, 0444);
@@ -110,6 +116,10 @@ static int __init tc_check_params(void)
 	    tc_tw_table_max > (1U << 24)) {
 		pr_err("table_size=%u tw_table_size=%u: must be from 16 (0 for tw_table_size) to 16777216\n",
 		       tc_table_max, tc_tw_table_max);
+		return -EINVAL;
+	}
+	if (tc_tw_max_age < 1 || tc_tw_max_age > 3600) {
+		pr_err("tw_max_age=%u: must be from 1 to 3600\n", tc_tw_max_age);
 		return -EINVAL;
 	}
 	if (tc_max_readers < 1 || tc_max_readers > 64) {

@@ -57,10 +57,11 @@ static atomic64_t tc_expired = ATOMIC64_INIT(0);
 /*
  * A timewait socket lasts TCP_TIMEWAIT_LEN in TIME_WAIT, at most
  * TCP_FIN_TIMEOUT_MAX in FIN_WAIT2; an entry older than that in its state
- * lost its end (a missed kprobe) and is aged out.
+ * (tw_max_age, 130 s by default) lost its end (a missed kprobe) and is
+ * aged out by a work that runs every 10 s, or every tw_max_age if less.
  */
-#define TC_TW_MAX_NS	((u64)(TCP_FIN_TIMEOUT_MAX / HZ + 10) * NSEC_PER_SEC)
-#define TC_AGE_PERIOD	(10 * HZ)
+#define TC_TW_MAX_NS	((u64)tc_tw_max_age * NSEC_PER_SEC)
+#define TC_AGE_PERIOD	(min(10U, tc_tw_max_age) * HZ)
 static void tc_age(struct work_struct *work);
 static DECLARE_DELAYED_WORK(tc_age_work, tc_age);
 
@@ -323,7 +324,9 @@ static void tc_age_bucket(unsigned int b, u64 now)
 
 	raw_spin_lock_irqsave(&tc_locks[b], flags);
 	hlist_for_each_entry_safe(e, tmp, &tc_buckets[b], node) {
-		if (e->class == TC_TW && now - e->s.since_ns > TC_TW_MAX_NS) {
+		/* since_ns may be newer than now: updated during the scan. */
+		if (e->class == TC_TW && e->s.since_ns < now &&
+		    now - e->s.since_ns > TC_TW_MAX_NS) {
 			tc_release(e);
 			atomic64_inc(&tc_expired);
 		}

@@ -17,6 +17,7 @@ extern unsigned int tc_ring_slots;
 extern unsigned int tc_table_max;
 extern unsigned int tc_tw_table_max;
 extern unsigned int tc_max_readers;
+extern unsigned int tc_tw_max_age;
 extern unsigned int tc_state_mask;
 extern u64 tc_load_ns;
 

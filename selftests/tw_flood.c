@@ -137,7 +137,7 @@ int main(void)
 	for (i = 0, tracked = 0; i < EXTRA; i++)
 		tracked += table_find(tab, n, sock_cookie(extra[2 * i])) != NULL;
 	free(tab);
-	tap_check(st.table_entries == FULL &&
+	tap_check(st.table_entries <= FULL &&
 		  before >= (uint64_t)(EXTRA - tracked) && before <= 2 * EXTRA &&
 		  tracked < EXTRA,
 		  "full-socket class overflows on its own: %llu sockets not tracked, %d CLOSE_WAIT of %d missing",
