@@ -19,11 +19,13 @@ CFLAGS   ?= -O2 -g
 UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 	    -Iinclude/uapi -D_GNU_SOURCE -DTCPCLOSE_VERSION='"$(VERSION)"'
 
-READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
+READER_LIB := userspace/decode.c userspace/text.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
 	      userspace/watch.c userspace/stats.c
+READER_SRC := userspace/main.c $(READER_LIB)
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
-TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
+TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c \
+	      userspace/text.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
 .PHONY: all module reader clean check demo bench install uninstall style sparse \
@@ -38,7 +40,7 @@ reader: $(B)/tcpclose
 
 $(B)/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) -o $@ $(READER_SRC)
+	$(CC) $(UCFLAGS) -pthread -o $@ $(READER_SRC)
 
 # Static programs for the VM's initramfs.
 $(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
@@ -47,7 +49,7 @@ $(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
 
 $(B)/static/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)/static
-	$(CC) $(UCFLAGS) -static -o $@ $(READER_SRC)
+	$(CC) $(UCFLAGS) -static -pthread -o $@ $(READER_SRC)
 
 $(B)/static/%: lab/%.c
 	@mkdir -p $(B)/static
@@ -61,12 +63,10 @@ $(B)/host/ring_stress: selftests/host/ring_stress.c module/ring.c module/ring.h 
 	$(CC) $(UCFLAGS) -fsanitize=thread -pthread -Imodule -o $@ \
 		selftests/host/ring_stress.c module/ring.c selftests/tap.c
 
-READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
-	      userspace/device.c
 $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
-	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c \
-		$(HOST_LDFLAGS)
+	$(CC) $(UCFLAGS) -pthread -Iuserspace -o $@ $< $(READER_LIB) \
+		selftests/tap.c $(HOST_LDFLAGS)
 
 # It stands in for the device's open() and ioctl().
 $(B)/host/device_test: HOST_LDFLAGS := -Wl,--wrap=open,--wrap=ioctl

@@ -42,6 +42,9 @@ static int push(struct sockvec *s, const struct inet_diag_msg *m)
 	d->dport = ntohs(m->id.idiag_dport);
 	memcpy(d->saddr, m->id.idiag_src, 16);
 	memcpy(d->daddr, m->id.idiag_dst, 16);
+	/* Timewait sockets: the TIME_WAIT timer (3), no inode. */
+	d->timewait = m->idiag_state == TCPCLOSE_TIME_WAIT ||
+		      m->idiag_timer == 3;
 	d->rqueue = m->idiag_rqueue;
 	d->wqueue = m->idiag_wqueue;
 	/* A FIN still queued counts as one "byte" in rqueue; it is not data. */
@@ -52,7 +55,7 @@ static int push(struct sockvec *s, const struct inet_diag_msg *m)
 	return 0;
 }
 
-static int request(int fd, int family, uint32_t states)
+static int request(int fd, int family, uint32_t states, uint32_t seq)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -62,6 +65,7 @@ static int request(int fd, int family, uint32_t states)
 			.nlmsg_len = sizeof(msg),
 			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = seq,
 		},
 		.req = {
 			.sdiag_family = family,
@@ -69,52 +73,89 @@ static int request(int fd, int family, uint32_t states)
 			.idiag_states = states,
 		},
 	};
+	ssize_t n;
 
-	return send(fd, &msg, sizeof(msg), 0) == sizeof(msg) ? 0 : -1;
+	do
+		n = send(fd, &msg, sizeof(msg), 0);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 && n != sizeof(msg))
+		errno = EIO;
+	return n == sizeof(msg) ? 0 : -1;
+}
+
+/* One message of the dump; 1 at its end, 0 for more, -1 on error. */
+static int message(const struct nlmsghdr *h, uint32_t seq, struct sockvec *s)
+{
+	if (h->nlmsg_seq != seq)
+		return 0;	/* a stale answer to an earlier request */
+	if (h->nlmsg_type == NLMSG_DONE)
+		return 1;
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(h);
+
+		errno = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO :
+			-e->error;
+		return -1;
+	}
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+		errno = EPROTO;
+		return -1;
+	}
+	return push(s, NLMSG_DATA(h));
 }
 
 /* Reads one family's dump; 1 when done, 0 for more, -1 on error. */
-static int receive(int fd, struct sockvec *s)
+static int receive(int fd, uint32_t seq, struct sockvec *s)
 {
 	static char buf[32768] __attribute__((aligned(8)));
+	struct sockaddr_nl from;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = {
+		.msg_name = &from, .msg_namelen = sizeof(from),
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
 	struct nlmsghdr *h;
-	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	ssize_t n;
+	int rc = 0;
 
+	do
+		n = recvmsg(fd, &mh, 0);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n);
-	     h = NLMSG_NEXT(h, n)) {
-		if (h->nlmsg_type == NLMSG_DONE)
-			return 1;
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = NLMSG_DATA(h);
-
-			errno = -e->error;
-			return -1;
-		}
-		if (push(s, NLMSG_DATA(h)))
-			return -1;
+	/* A cut message would lose sockets silently. */
+	if (mh.msg_flags & MSG_TRUNC) {
+		errno = EMSGSIZE;
+		return -1;
 	}
-	return 0;
+	if (from.nl_pid != 0)
+		return 0;	/* not from the kernel */
+	for (h = (struct nlmsghdr *)buf; rc == 0 && NLMSG_OK(h, n);
+	     h = NLMSG_NEXT(h, n))
+		rc = message(h, seq, s);
+	return rc;
 }
 
 int diag_dump(uint32_t state_mask, struct diag_sock **out)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct sockvec s = { 0 };
-	int fd, rc = 0;
+	int fd, rc = 0, err;
 
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0)
 		return -1;
 	for (size_t i = 0; i < 2 && rc >= 0; i++) {
-		rc = request(fd, families[i], state_mask);
+		rc = request(fd, families[i], state_mask, i + 1);
 		while (rc == 0)
-			rc = receive(fd, &s);
+			rc = receive(fd, i + 1, &s);
 	}
+	err = errno;
 	close(fd);
 	if (rc < 0) {
 		free(s.v);
+		errno = err;
 		return -1;
 	}
 	*out = s.v;

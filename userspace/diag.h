@@ -17,6 +17,7 @@ struct diag_sock {
 	uint32_t wqueue;
 	uint8_t family;
 	uint8_t state;
+	uint8_t timewait;	/* a timewait socket (TIME_WAIT, FIN_WAIT2) */
 	uint16_t sport, dport;
 	uint8_t saddr[16], daddr[16];
 };

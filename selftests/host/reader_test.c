@@ -15,12 +15,11 @@
 #include "decode.h"
 #include "diag.h"
 #include "owner.h"
-#include "../tap.h"
+#include "golden.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
-#define GOLDEN "selftests/host/golden/"
 
 static void parsing(void)
 {
@@ -140,35 +139,12 @@ static int stream(struct tcpclose_event *ev)
 	return n;
 }
 
-static int golden(const char *name, const char *got)
-{
-	char path[128], *want = NULL;
-	size_t len = 0;
-	FILE *f;
-	int same;
-
-	snprintf(path, sizeof(path), GOLDEN "%s", name);
-	if (getenv("TCPCLOSE_UPDATE_GOLDEN")) {
-		f = fopen(path, "w");
-		fputs(got, f);
-		fclose(f);
-	}
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	getdelim(&want, &len, '\0', f);
-	fclose(f);
-	same = !strcmp(want, got);
-	if (!same)
-		tap_info("%s differs; got:\n%s", path, got);
-	free(want);
-	return same;
-}
-
 static void decoding(void)
 {
 	struct tcpclose_event ev[8];
-	struct tc_owner owner = { .pid = 55, .fd = 7, .comm = "server" };
+	struct tc_owner owner = { .ino = 777, .pid = 55, .fd = 7,
+				  .comm = "server" };
+	struct tc_holders h = { &owner, 1 };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -177,13 +153,13 @@ static void decoding(void)
 	f = open_memstream(&text, &len);
 	tc_print_event_header(f);
 	for (int i = 0; i < n; i++)
-		tc_print_event(f, &ev[i], i == 5 ? &owner : NULL, 0);
+		tc_print_event(f, &ev[i], i == 5 ? &h : NULL, 0, 1);
 	fclose(f);
 	tap_check(golden("events.txt", text), "human output matches golden");
 	free(text);
 	f = open_memstream(&text, &len);
 	for (int i = 0; i < n; i++)
-		tc_print_event_json(f, &ev[i], i == 5 ? &owner : NULL, 0);
+		tc_print_event_json(f, &ev[i], i == 5 ? &h : NULL, 0);
 	fclose(f);
 	tap_check(golden("events.jsonl", text), "JSON output matches golden");
 	free(text);
@@ -213,7 +189,7 @@ static void fixture_fd(const char *root, int pid, int fd, const char *target)
 static void owners(void)
 {
 	char root[] = "/tmp/tcpclose-procXXXXXX", p[256];
-	const struct tc_owner *o;
+	struct tc_holders h;
 	struct owner_map m;
 	int ok;
 
@@ -230,16 +206,21 @@ static void owners(void)
 
 	owner_init(&m, root);
 	ok = owner_scan(&m) == 0;
-	o = owner_find(&m, 555);
-	ok &= o && o->pid == 99 && o->fd == 8 && !strcmp(o->comm, "?");
-	ok &= owner_find(&m, 9) == NULL && owner_find(&m, 556) == NULL;
-	tap_check(ok, "fixture /proc: socket inode to lowest pid and fd; pipes, vanished pids ignored");
+	owner_find(&m, 555, &h);
+	ok &= h.n == 2 && h.o[0].pid == 99 && h.o[0].fd == 8 &&
+	      !strcmp(h.o[0].comm, "?") && h.o[1].pid == 123 &&
+	      h.o[1].fd == 3 && !strcmp(h.o[1].comm, "leaky");
+	owner_find(&m, 9, &h);
+	ok &= !h.n;
+	owner_find(&m, 556, &h);
+	ok &= !h.n;
+	tap_check(ok, "fixture /proc: a shared socket inode to every holder, lowest pid first; pipes, vanished pids ignored");
 	snprintf(p, sizeof(p), "rm -rf %s/99", root);
 	system(p);
 	owner_scan(&m);
-	o = owner_find(&m, 555);
-	tap_check(o && o->pid == 123 && o->fd == 3 && !strcmp(o->comm, "leaky"),
-		  "after a process exits the next owner is found, with its comm");
+	owner_find(&m, 555, &h);
+	tap_check(h.n == 1 && h.o[0].pid == 123 && h.o[0].fd == 3,
+		  "after a process exits its socket is held by the other");
 	owner_free(&m);
 	snprintf(p, sizeof(p), "rm -rf %s", root);
 	system(p);
