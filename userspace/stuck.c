@@ -377,7 +377,8 @@ static void merge(struct stuck *s, struct tcpclose_sock *t, int nt,
 	for (int i = 0; i < nt; i++)
 		add_table(s, &t[i], d, nd);
 	for (int i = 0; i < nd; i++)
-		if (!table_find(t, nt, d[i].cookie))
+		if (s->o->mask & TCPCLOSE_STATE_BIT(d[i].state) &&
+		    !table_find(t, nt, d[i].cookie))
 			add_diag(s, &d[i]);
 }
 
