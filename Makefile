@@ -70,6 +70,9 @@ $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 
 # It stands in for the device's open() and ioctl().
 $(B)/host/device_test: HOST_LDFLAGS := -Wl,--wrap=open,--wrap=ioctl
+# And read() and poll(), which play a script.
+$(B)/host/watch_test: HOST_LDFLAGS := \
+	-Wl,--wrap=open,--wrap=ioctl,--wrap=read,--wrap=poll
 
 HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
 host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose

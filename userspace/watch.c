@@ -216,16 +216,17 @@ static int show_all(struct watch *w, const void *buf, size_t len)
 	return rc;
 }
 
-static int read_error(int err)
+/* @what: "read" or "poll". */
+static int io_error(const char *what, int err)
 {
 	if (err == EBUSY)
-		fprintf(stderr, "tcpclose: read %s: too many readers (module parameter max_readers)\n",
-			TCPCLOSE_DEVICE);
+		fprintf(stderr, "tcpclose: %s %s: too many readers (module parameter max_readers)\n",
+			what, TCPCLOSE_DEVICE);
 	else if (err == ENODEV)
-		fprintf(stderr, "tcpclose: read %s: the module is going away; stream ended\n",
-			TCPCLOSE_DEVICE);
+		fprintf(stderr, "tcpclose: %s %s: the module is going away; stream ended\n",
+			what, TCPCLOSE_DEVICE);
 	else
-		fprintf(stderr, "tcpclose: read %s: %s\n", TCPCLOSE_DEVICE,
+		fprintf(stderr, "tcpclose: %s %s: %s\n", what, TCPCLOSE_DEVICE,
 			strerror(err));
 	return EXIT_ERROR;
 }
@@ -244,7 +245,7 @@ static int drain(struct watch *w, int fd)
 
 	while (!stop && (!w->end || mono_now_ns() < w->end)) {
 		if (poll(&p, 1, 200) < 0 && errno != EINTR)
-			return read_error(errno);
+			return io_error("poll", errno);
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0) {
 			fprintf(stderr, "tcpclose: the module is going away; stream ended\n");
@@ -253,7 +254,7 @@ static int drain(struct watch *w, int fd)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
-			return read_error(errno);
+			return io_error("read", errno);
 		n = show_all(w, buf, n);
 		if (n < 0 || tc_flush_stdout())
 			return EXIT_ERROR;
@@ -302,6 +303,7 @@ int cmd_watch(int argc, char **argv)
 		close(fd);
 		return EXIT_ERROR;
 	}
+	stop = 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rc = stream(fd, &o);
