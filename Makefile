@@ -70,6 +70,8 @@ $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 
 # It stands in for the device's open() and ioctl().
 $(B)/host/device_test: HOST_LDFLAGS := -Wl,--wrap=open,--wrap=ioctl
+# sock_diag's netlink socket, made to misbehave.
+$(B)/host/diag_test: HOST_LDFLAGS := -Wl,--wrap=send,--wrap=recvmsg
 # And read() and poll(), which play a script.
 $(B)/host/watch_test: HOST_LDFLAGS := \
 	-Wl,--wrap=open,--wrap=ioctl,--wrap=read,--wrap=poll
