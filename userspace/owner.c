@@ -162,6 +162,14 @@ static void resolver_pause(struct owner_resolver *r, uint64_t until)
 		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
 }
 
+/* A scan that took @cost may be followed by another 20 @cost later. */
+static uint64_t next_scan(const struct owner_resolver *r, uint64_t start,
+			  uint64_t cost)
+{
+	return start + (20 * cost > r->min_interval_ns ? 20 * cost :
+			r->min_interval_ns);
+}
+
 static void *resolver_main(void *arg)
 {
 	struct owner_resolver *r = arg;
@@ -169,6 +177,8 @@ static void *resolver_main(void *arg)
 	uint64_t start, cost;
 
 	pthread_mutex_lock(&r->lock);
+	/* The first scan, by resolver_start(), counts like the others. */
+	resolver_pause(r, r->next_scan);
 	while (!r->quit) {
 		if (!r->wanted) {
 			pthread_cond_wait(&r->wake, &r->lock);
@@ -183,12 +193,10 @@ static void *resolver_main(void *arg)
 		pthread_mutex_lock(&r->lock);
 		old = r->map;
 		r->map = fresh;
-		r->scans++;
 		pthread_mutex_unlock(&r->lock);
 		owner_free(&old);
 		pthread_mutex_lock(&r->lock);
-		resolver_pause(r, start + (20 * cost > r->min_interval_ns ?
-				   20 * cost : r->min_interval_ns));
+		resolver_pause(r, next_scan(r, start, cost));
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -198,17 +206,22 @@ int resolver_start(struct owner_resolver *r, const char *proc_root,
 		   uint64_t min_interval_ns)
 {
 	pthread_condattr_t ca;
+	uint64_t start;
 
 	memset(r, 0, sizeof(*r));
 	r->min_interval_ns = min_interval_ns;
 	owner_init(&r->map, proc_root);
+	start = monotonic_ns();
 	owner_scan(&r->map);
+	r->next_scan = next_scan(r, start, monotonic_ns() - start);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&r->thread, NULL, resolver_main, r)) {
+		pthread_cond_destroy(&r->wake);
+		pthread_mutex_destroy(&r->lock);
 		owner_free(&r->map);
 		return -1;
 	}

@@ -37,7 +37,7 @@ struct owner_resolver {
 	pthread_cond_t wake;
 	struct owner_map map;		/* the latest scan, under lock */
 	uint64_t min_interval_ns;
-	uint64_t scans;			/* completed, under lock */
+	uint64_t next_scan;		/* CLOCK_MONOTONIC, not before */
 	int wanted, quit;
 	pthread_t thread;
 };

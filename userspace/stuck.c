@@ -395,11 +395,10 @@ static int by_age(const struct row *x, const struct row *y)
 	return -cmp_u64(x->age_ns, y->age_ns);
 }
 
-static enum stuck_sort sort_key;
-
-static int by_key(const void *a, const void *b)
+static int by_key(const void *a, const void *b, void *key)
 {
 	const struct row *x = a, *y = b;
+	enum stuck_sort sort_key = *(const enum stuck_sort *)key;
 	int c = 0;
 
 	if (sort_key == SORT_UNREAD)
@@ -770,8 +769,7 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 	if (!s.rows)
 		return EXIT_ERROR;
 	merge(&s, in->table, in->nt, in->diag, in->nd);
-	sort_key = o->sort;
-	qsort(s.rows, s.nrows, sizeof(*s.rows), by_key);
+	qsort_r(s.rows, s.nrows, sizeof(*s.rows), by_key, (void *)&o->sort);
 	nsum = summarise(&s, &sum);
 	if (nsum < 0) {
 		free(s.rows);
