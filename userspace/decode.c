@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "commands.h"
 #include "decode.h"
 
 static const char *const state_names[TCPCLOSE_MAX_STATES] = {
@@ -422,4 +424,33 @@ int tc_addr_match(const struct tc_addr_filter *f, int family,
 		  const uint8_t *a, const uint8_t *b)
 {
 	return !f->family || addr_eq(f, family, a) || addr_eq(f, family, b);
+}
+
+int tc_filter_option(const char *cmd, int c, const char *arg,
+		     struct tc_sock_filter *f)
+{
+	unsigned long long n;
+
+	switch (c) {
+	case 'p':
+		if (tc_parse_uint(arg, 1, UINT16_MAX, &n))
+			return usage_error(cmd, "bad port '%s' (1-65535)", arg);
+		f->port = n;
+		return 0;
+	case 'a':
+		if (tc_addr_filter_parse(&f->addr, arg))
+			return usage_error(cmd, "bad address '%s'", arg);
+		return 0;
+	case 'P':
+		if (tc_parse_uint(arg, 1, INT_MAX, &n))
+			return usage_error(cmd, "bad pid '%s'", arg);
+		f->pid = n;
+		return 0;
+	case 'n':
+		if (tc_parse_uint(arg, 1, UINT32_MAX, &n))
+			return usage_error(cmd, "bad namespace inode '%s'", arg);
+		f->netns = n;
+		return 0;
+	}
+	return -1;
 }

@@ -81,4 +81,20 @@ struct tc_addr_filter {
 int tc_addr_filter_parse(struct tc_addr_filter *f, const char *text);
 int tc_addr_match(const struct tc_addr_filter *f, int family,
 		  const uint8_t *a, const uint8_t *b);
+
+/* The socket filters of watch and stuck: -p, -a, -P, -n; 0: any. */
+struct tc_sock_filter {
+	uint16_t port;
+	struct tc_addr_filter addr;
+	int pid;
+	uint32_t netns;
+};
+
+/*
+ * Takes option c (with arg) of command cmd if it is a filter: 0 when
+ * taken, EXIT_USAGE after saying why for a bad value, -1 when c is not
+ * a filter option.
+ */
+int tc_filter_option(const char *cmd, int c, const char *arg,
+		     struct tc_sock_filter *f);
 #endif

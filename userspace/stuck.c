@@ -115,37 +115,6 @@ static int parse_sort(const char *s, enum stuck_sort *sort)
 	return 0;
 }
 
-static int parse_filter(int c, const char *arg, struct stuck_opts *o)
-{
-	unsigned long long n;
-
-	switch (c) {
-	case 'p':
-		if (tc_parse_uint(arg, 1, UINT16_MAX, &n))
-			return usage_error("stuck", "bad port '%s' (1-65535)", arg);
-		o->port = n;
-		return 0;
-	case 'a':
-		if (tc_addr_filter_parse(&o->addr, arg))
-			return usage_error("stuck", "bad address '%s'", arg);
-		return 0;
-	case 'P':
-		if (tc_parse_uint(arg, 1, INT_MAX, &n))
-			return usage_error("stuck", "bad pid '%s'", arg);
-		o->pid = n;
-		return 0;
-	case 'c':
-		o->comm = arg;
-		return 0;
-	case 'n':
-		if (tc_parse_uint(arg, 1, UINT32_MAX, &n))
-			return usage_error("stuck", "bad namespace inode '%s'", arg);
-		o->netns = n;
-		return 0;
-	}
-	return usage_error("stuck", "see 'tcpclose stuck --help'");
-}
-
 static int parse(int argc, char **argv, struct stuck_opts *o)
 {
 	static const struct option opts[] = {
@@ -209,8 +178,13 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 		case 'h':
 			fputs(stuck_help, stdout);
 			return -1;
+		case 'c':
+			o->comm = optarg;
+			break;
 		default:
-			rc = parse_filter(c, optarg, o);
+			rc = tc_filter_option("stuck", c, optarg, &o->f);
+			if (rc < 0)
+				return usage_error("stuck", "see 'tcpclose stuck --help'");
 			if (rc)
 				return rc;
 		}
@@ -223,7 +197,7 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 static int held_by(const struct tc_holders *h, const struct stuck_opts *o)
 {
 	for (size_t i = 0; i < h->n; i++)
-		if ((!o->pid || h->o[i].pid == o->pid) &&
+		if ((!o->f.pid || h->o[i].pid == o->f.pid) &&
 		    (!o->comm || !strcmp(h->o[i].comm, o->comm)))
 			return 1;
 	return 0;
@@ -231,13 +205,15 @@ static int held_by(const struct tc_holders *h, const struct stuck_opts *o)
 
 static int filtered_out(const struct stuck_opts *o, const struct row *r)
 {
-	if (o->port && r->sport != o->port && r->dport != o->port)
+	const struct tc_sock_filter *f = &o->f;
+
+	if (f->port && r->sport != f->port && r->dport != f->port)
 		return 1;
-	if (!tc_addr_match(&o->addr, r->family, r->saddr, r->daddr))
+	if (!tc_addr_match(&f->addr, r->family, r->saddr, r->daddr))
 		return 1;
-	if (o->netns && r->netns != o->netns)
+	if (f->netns && r->netns != f->netns)
 		return 1;
-	return (o->pid || o->comm) && !held_by(&r->h, o);
+	return (f->pid || o->comm) && !held_by(&r->h, o);
 }
 
 /*

@@ -19,12 +19,8 @@ struct stuck_opts {
 	int json, fail_if, known_only, summary_only;
 	enum stuck_sort sort;
 	long top;			/* sockets listed; 0: all */
-	/* Filters; 0 or empty: any. */
-	uint16_t port;
-	struct tc_addr_filter addr;
-	int pid;
-	const char *comm;
-	uint32_t netns;
+	struct tc_sock_filter f;
+	const char *comm;		/* NULL: any */
 };
 
 struct stuck_input {

@@ -42,8 +42,8 @@ static const char watch_help[] =
 
 struct watch_opts {
 	struct tcpclose_filter kf;
-	struct tc_addr_filter addr;
-	int json, pid, utc, no_owner;
+	struct tc_sock_filter f;
+	int json, utc, no_owner;
 	uint64_t duration_ns;
 	long count;
 };
@@ -72,7 +72,7 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 		{ 0 }
 	};
 	unsigned long long n;
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->kf.size = sizeof(o->kf);
@@ -93,25 +93,6 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 			if (!o->kf.state_mask)
 				return usage_error("watch", "unknown state in '%s'", optarg);
 			break;
-		case 'p':
-			if (tc_parse_uint(optarg, 1, UINT16_MAX, &n))
-				return usage_error("watch", "bad port '%s' (1-65535)", optarg);
-			o->kf.port = n;
-			break;
-		case 'a':
-			if (tc_addr_filter_parse(&o->addr, optarg))
-				return usage_error("watch", "bad address '%s'", optarg);
-			break;
-		case 'n':
-			if (tc_parse_uint(optarg, 1, UINT32_MAX, &n))
-				return usage_error("watch", "bad namespace inode '%s'", optarg);
-			o->kf.netns = n;
-			break;
-		case 'P':
-			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
-				return usage_error("watch", "bad pid '%s'", optarg);
-			o->pid = n;
-			break;
 		case 'd':
 			if (tc_parse_duration(optarg, &o->duration_ns))
 				return usage_error("watch", "bad duration '%s'", optarg);
@@ -131,9 +112,16 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 			fputs(watch_help, stdout);
 			return -1;
 		default:
-			return usage_error("watch", "see 'tcpclose watch --help'");
+			rc = tc_filter_option("watch", c, optarg, &o->f);
+			if (rc < 0)
+				return usage_error("watch", "see 'tcpclose watch --help'");
+			if (rc)
+				return rc;
 		}
 	}
+	/* The module filters by port and namespace before copying. */
+	o->kf.port = o->f.port;
+	o->kf.netns = o->f.netns;
 	if (optind < argc)
 		return usage_error("watch", "unexpected argument '%s'", argv[optind]);
 	return 0;
@@ -142,14 +130,16 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 static int wanted(const struct watch_opts *o, const struct tcpclose_event *ev,
 		  const struct tc_holders *h)
 {
-	if (!tc_addr_match(&o->addr, ev->family, ev->saddr, ev->daddr))
+	int pid = o->f.pid;
+
+	if (!tc_addr_match(&o->f.addr, ev->family, ev->saddr, ev->daddr))
 		return 0;
-	if (!o->pid)
+	if (!pid)
 		return 1;
-	if ((ev->flags & TCPCLOSE_F_PROCESS) && (int)ev->pid == o->pid)
+	if ((ev->flags & TCPCLOSE_F_PROCESS) && (int)ev->pid == pid)
 		return 1;
 	for (size_t i = 0; i < h->n; i++)
-		if (h->o[i].pid == o->pid)
+		if (h->o[i].pid == pid)
 			return 1;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "device.h"
 #include "stats.h"
 #include "stuck.h"
+#include "fakeproc.h"
 #include "golden.h"
 
 #define NAMES 5
@@ -83,26 +84,6 @@ static char *capture_watch(int json)
 	}
 	fclose(f);
 	return text;
-}
-
-/* ROOT/PID/comm and ROOT/PID/fd/3 -> socket:[INO], as in /proc. */
-static void fixture(const char *root, int pid, const char *comm, int ino)
-{
-	char p[256], link[64];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%d", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd/3", root, pid);
-	snprintf(link, sizeof(link), "socket:[%d]", ino);
-	if (symlink(link, p))
-		tap_bail("symlink %s", p);
-	snprintf(p, sizeof(p), "%s/%d/comm", root, pid);
-	f = fopen(p, "w");
-	fprintf(f, "%s\n", comm);	/* as the kernel writes it */
-	fclose(f);
 }
 
 static char *capture_stuck(int json, const char *root)
@@ -300,7 +281,7 @@ int main(void)
 	if (!mkdtemp(root))
 		tap_bail("mkdtemp");
 	for (int i = 0; i < NAMES; i++)
-		fixture(root, 20 + i, hostile[i], 500 + i);
+		proc_socket(root, 20 + i, hostile[i], 3, 500 + i);
 	mode("hostile-watch.txt", capture_watch(0), 0, NAMES + 1, 1);
 	mode("hostile-watch.jsonl", capture_watch(1), 1, NAMES, 1);
 	/* Header, rows, a blank line, the summary's title and lines. */

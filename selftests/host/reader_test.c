@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "decode.h"
 #include "owner.h"
+#include "fakeproc.h"
 #include "golden.h"
 
 
@@ -161,27 +162,6 @@ static void decoding(void)
 	free(text);
 }
 
-static void mkfile(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	fputs(text, f);
-	fclose(f);
-}
-
-/* ROOT/PID/fd/FD -> TARGET, as in /proc */
-static void fixture_fd(const char *root, int pid, int fd, const char *target)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%d", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, fd);
-	symlink(target, p);
-}
-
 static void owners(void)
 {
 	char root[] = "/tmp/tcpclose-procXXXXXX", p[256];
@@ -190,11 +170,10 @@ static void owners(void)
 	int ok;
 
 	mkdtemp(root);
-	fixture_fd(root, 123, 3, "socket:[555]");
-	fixture_fd(root, 123, 4, "pipe:[9]");
-	snprintf(p, sizeof(p), "%s/123/comm", root);
-	mkfile(p, "leaky\n");
-	fixture_fd(root, 99, 8, "socket:[555]");
+	proc_fd(root, 123, 3, "socket:[555]");
+	proc_fd(root, 123, 4, "pipe:[9]");
+	proc_comm(root, 123, "leaky");
+	proc_fd(root, 99, 8, "socket:[555]");
 	snprintf(p, sizeof(p), "%s/7", root);	/* vanished: no fd dir */
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/self", root);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "device.h"
 #include "stuck.h"
+#include "fakeproc.h"
 #include "../tap.h"
 
 #define S	1000000000ULL
@@ -159,26 +160,6 @@ static void ages(void)
 		  "without the module: every age unknown (\"no module\"), counted");
 }
 
-static void fixture(const char *root, int pid, const char *comm, int fd,
-		    int ino)
-{
-	char p[256], link[64];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%d", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, fd);
-	snprintf(link, sizeof(link), "socket:[%d]", ino);
-	if (symlink(link, p))
-		tap_bail("symlink %s", p);
-	snprintf(p, sizeof(p), "%s/%d/comm", root, pid);
-	f = fopen(p, "w");
-	fprintf(f, "%s\n", comm);
-	fclose(f);
-}
-
 static void holders(void)
 {
 	struct stuck_opts o = opts("CLOSE_WAIT,TIME_WAIT", 0, 0);
@@ -204,19 +185,19 @@ static void slicing(void)
 	struct stuck_opts o = opts("CLOSE_WAIT", 0, 0);
 
 	reset();
-	o.pid = 11;
+	o.f.pid = 11;
 	report(&o, 1);
 	tap_check(says("worker[11]") && lacks(":40001"),
 		  "--pid: sockets that process holds");
 	o = opts("CLOSE_WAIT", 0, 1);
 	o.comm = "server";
-	o.port = 40001;
+	o.f.port = 40001;
 	report(&o, 1);
 	tap_check(says("\"count\":1,") && says("\"cookie\":1,"),
 		  "--comm and --port together");
 	o = opts("CLOSE_WAIT", 0, 1);
-	tc_addr_filter_parse(&o.addr, "10.0.0.3");
-	o.netns = 7;
+	tc_addr_filter_parse(&o.f.addr, "10.0.0.3");
+	o.f.netns = 7;
 	report(&o, 1);
 	tap_check(says("\"count\":0,"), "--addr of nobody: nothing");
 	o = opts("CLOSE_WAIT", 0, 0);
@@ -267,7 +248,7 @@ static void resolver(const char *root)
 	resolver_lock(&r);
 	resolver_find(&r, 700, &h);
 	tap_check(h.n == 2, "owner thread: first scan done at start");
-	fixture(root, 12, "late", 5, 703);
+	proc_socket(root, 12, "late", 5, 703);
 	resolver_find(&r, 703, &h);
 	resolver_unlock(&r);
 	tap_check(h.n == 0, "a miss does not wait for a rescan");
@@ -289,10 +270,10 @@ int main(void)
 	tap_plan(20);
 	if (!mkdtemp(root))
 		tap_bail("mkdtemp");
-	fixture(root, 10, "server", 3, 700);
-	fixture(root, 11, "worker", 4, 700);
-	fixture(root, 10, "server", 5, 701);
-	fixture(root, 10, "server", 6, 701);	/* dup() of the same */
+	proc_socket(root, 10, "server", 3, 700);
+	proc_socket(root, 11, "worker", 4, 700);
+	proc_socket(root, 10, "server", 5, 701);
+	proc_socket(root, 10, "server", 6, 701);	/* dup() of the same */
 	owner_init(&owners, root);
 	owner_scan(&owners);
 	ages();
