@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,9 @@ int resolver_start(struct owner_resolver *r, const char *proc_root,
 		   uint64_t min_interval_ns)
 {
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	uint64_t start;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->min_interval_ns = min_interval_ns;
@@ -219,7 +222,12 @@ int resolver_start(struct owner_resolver *r, const char *proc_root,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&r->thread, NULL, resolver_main, r)) {
+	/* Signals (SIGINT, SIGTERM) are for the thread reading the device. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&r->thread, NULL, resolver_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
 		pthread_cond_destroy(&r->wake);
 		pthread_mutex_destroy(&r->lock);
 		owner_free(&r->map);

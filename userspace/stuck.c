@@ -623,8 +623,6 @@ static void print_human(FILE *f, const struct stuck *s,
 {
 	if (listed(s))
 		print_rows(f, s);
-	else if (s->nrows && !s->o->summary_only)
-		fprintf(f, "(%d sockets not listed: --top)\n", s->nrows);
 	print_summary(f, s, sum, nsum);
 	print_notes(f, s);
 }

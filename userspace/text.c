@@ -44,11 +44,15 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* Code points a terminal would act on rather than show. */
+/*
+ * Code points a terminal would act on rather than show: C0 and C1
+ * controls, DEL, line and paragraph separators, bidi embeddings,
+ * overrides and isolates (which reorder what follows on the line).
+ */
 static int unprintable(uint32_t c)
 {
 	return c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
-	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /* What walk() found: a sequence to keep, or one to escape. */

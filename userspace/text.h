@@ -6,8 +6,8 @@
  * may end in half a UTF-8 character.
  *
  * Human output: valid, printable UTF-8 is kept; a backslash is doubled;
- * every other byte (controls, DEL, C1 controls, bidi overrides, invalid
- * UTF-8) is written as \xNN.  JSON output is valid UTF-8 for any input:
+ * every other byte (controls, DEL, C1 controls, line separators, bidi
+ * overrides, invalid UTF-8) is written as \xNN.  JSON output is valid UTF-8 for any input:
  * controls as \u00NN, each byte of invalid UTF-8 as \ufffd.
  */
 #ifndef TCPCLOSE_TEXT_H

@@ -30,7 +30,7 @@ static const char *const hostile[NAMES] = {
 	"\xc3\x84\xc3\x84\xc3\x84\xc3\x84\xc3\x84\xc3\x84\xc3\x84\xc3",
 					/* "ÄÄÄÄÄÄÄÄ" cut mid-character */
 	"a\\x41\xc2\x9b\xe2\x80\xaez",	/* backslash, C1 CSI, RLO */
-	"tab\there\x7f",		/* tab and DEL */
+	"tab\there\x7f\xe2\x80\xa8",	/* tab, DEL, LINE SEPARATOR */
 };
 
 /* What json.loads must give back, as json.dumps(..., ensure_ascii). */
@@ -39,7 +39,7 @@ static const char *const parsed[NAMES] = {
 	"\"\\ufffd\\ufffd\\ufffdx\"",
 	"\"\\u00c4\\u00c4\\u00c4\\u00c4\\u00c4\\u00c4\\u00c4\\ufffd\"",
 	"\"a\\\\x41\\u009b\\u202ez\"",
-	"\"tab\\there\\u007f\"",
+	"\"tab\\there\\u007f\\u2028\"",
 };
 
 static struct tcpclose_event event(int i)
