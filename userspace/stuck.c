@@ -12,16 +12,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
 #include "device.h"
 #include "stuck.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 static const char stuck_help[] =
 "Usage: tcpclose stuck [OPTIONS]\n"
@@ -329,7 +323,7 @@ static void add_diag(struct stuck *s, const struct diag_sock *d)
 {
 	struct row r = {
 		.cookie = d->cookie, .ino = d->ino, .kind = AGE_UNKNOWN,
-		.netns = s->in->netns, .netns_cookie = s->in->netns_cookie,
+		.netns = d->netns, .netns_cookie = d->netns_cookie,
 		.unread = d->rqueue, .family = d->family, .state = d->state,
 		.sport = d->sport, .dport = d->dport,
 		.saddr = d->saddr, .daddr = d->daddr,
@@ -714,8 +708,8 @@ static void print_json(FILE *f, const struct stuck *s,
 	fprintf(f, "{\"schema\":%d,\"min_age_ns\":%llu,", TC_JSON_SCHEMA,
 		(unsigned long long)s->o->min_age);
 	json_module(f, s);
-	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,",
-		s->nrows, unknown, s->hidden);
+	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,\"netns_not_entered\":%d,",
+		s->nrows, unknown, s->hidden, s->in->netns_missed);
 	if (s->o->summary_only) {
 		fprintf(f, "\"sockets\":null,");
 	} else {
@@ -758,28 +752,6 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 	return o->fail_if && s.nrows >= o->fail_if ? EXIT_THRESHOLD : EXIT_OK;
 }
 
-static uint32_t own_netns(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
-}
-
-/* SO_NETNS_COOKIE needs Linux 5.14; 0 (unknown) before. */
-static uint64_t own_netns_cookie(void)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-		cookie = 0;
-	close(fd);
-	return cookie;
-}
-
 /*
  * sock_diag first, then the table: a socket sock_diag lists was in its
  * state before the table dump, so if the module recorded it, it is there.
@@ -798,11 +770,14 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 			goto fail;
 		in->st = st;
 	}
-	in->nd = diag_dump(mask, &in->diag);
+	in->nd = diag_dump_all(mask, "/proc", &in->diag, &in->netns_missed);
 	if (in->nd < 0) {
 		fprintf(stderr, "tcpclose: sock_diag: %m (is tcp_diag available?): cannot list sockets\n");
 		goto fail;
 	}
+	if (in->netns_missed)
+		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
+			in->netns_missed, in->netns_missed == 1 ? "" : "s");
 	if (fd >= 0) {
 		in->nt = dev_dump(fd, &in->table);
 		if (in->nt < 0)
@@ -810,8 +785,6 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 		close(fd);
 	}
 	in->now = mono_now_ns();
-	in->netns = own_netns();
-	in->netns_cookie = in->st ? st->netns_cookie : own_netns_cookie();
 	return 0;
 fail:
 	if (fd >= 0)

@@ -31,8 +31,7 @@ struct stuck_input {
 	int nd;
 	const struct owner_map *owners;
 	uint64_t now;				/* CLOCK_MONOTONIC */
-	uint32_t netns;				/* of diag's sockets */
-	uint64_t netns_cookie;			/* likewise, 0: unknown */
+	int netns_missed;			/* namespaces not entered */
 };
 
 /* Prints the report on f; returns the exit status (EXIT_THRESHOLD...). */

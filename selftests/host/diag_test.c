@@ -4,17 +4,23 @@
  * when the netlink socket misbehaves: send() and recvmsg() are wrapped
  * (--wrap=send,--wrap=recvmsg) to inject EINTR, a truncated datagram, a
  * stale answer to another request, a message of the wrong type or
- * length.  Sockets must never be lost silently.
+ * length.  Sockets must never be lost silently.  And a socket stuck in
+ * another network namespace is found, tagged with its namespace.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "diag.h"
 #include "../tap.h"
@@ -148,13 +154,79 @@ static int dump(enum fault f, const struct stat *st, uint64_t *other)
 	return found;
 }
 
+/* In a new network namespace with lo up; 0, or -1 if not allowed. */
+static int own_namespace(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* A child leaks a CLOSE_WAIT socket in a namespace of its own. */
+static void other_namespace(void)
+{
+	struct stat st, self_before, self_after, nsst;
+	struct diag_sock *d = NULL;
+	int pfd[2], n, missed = -1, found = 0;
+	char path[64];
+	pid_t kid;
+
+	if (pipe(pfd))
+		tap_bail("pipe");
+	kid = fork();
+	if (!kid) {
+		close(pfd[0]);
+		cookie = 0;
+		if (!own_namespace())
+			leak(&st);
+		if (write(pfd[1], &cookie, sizeof(cookie)) < 0)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &cookie, sizeof(cookie)) != sizeof(cookie) || !cookie) {
+		tap_skip("cannot make a network namespace here (not root?)");
+		tap_skip("namespace restored");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", kid);
+	stat(path, &nsst);
+	stat("/proc/self/ns/net", &self_before);
+	n = diag_dump_all(1U << 8, "/proc", &d, &missed);
+	stat("/proc/self/ns/net", &self_after);
+	for (int i = 0; i < n; i++)
+		if (d[i].cookie == cookie)
+			found = d[i].netns == (uint32_t)nsst.st_ino &&
+				d[i].rqueue == 100 && d[i].netns_cookie;
+	tap_check(found && missed == 0,
+		  "diag_dump_all: a socket in another namespace, tagged with it");
+	tap_check(self_before.st_ino == self_after.st_ino,
+		  "and we are back in our own namespace");
+	free(d);
+out:
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	close(pfd[0]);
+}
+
 int main(void)
 {
 	struct stat st;
 	uint64_t forged = 0;
 	int s;
 
-	tap_plan(6);
+	tap_plan(8);
 	s = leak(&st);
 	tap_check(dump(NONE, &st, &forged) == 1,
 		  "sock_diag on this kernel: our CLOSE_WAIT socket by cookie, 100 unread bytes (FIN not counted), inode");
@@ -169,5 +241,6 @@ int main(void)
 	tap_check(dump(SHORT, &st, &forged) == -1 && errno == EPROTO,
 		  "a message too short for inet_diag_msg is an error");
 	close(s);
+	other_namespace();
 	return tap_finish();
 }

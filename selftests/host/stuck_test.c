@@ -40,7 +40,8 @@ static void sock(uint64_t cookie, int state, int tw, uint64_t ino,
 
 	*d = (struct diag_sock){ .cookie = cookie, .ino = ino,
 		.rqueue = unread, .family = AF_INET, .state = state,
-		.timewait = tw, .sport = 8080, .dport = 40000 + cookie };
+		.timewait = tw, .sport = 8080, .dport = 40000 + cookie,
+		.netns = 7, .netns_cookie = 1 };
 	endpoints(d->saddr, d->daddr, AF_INET, "10.0.0.1", "10.0.0.2");
 	if (!in_table)
 		return;
@@ -84,7 +85,7 @@ static int report(const struct stuck_opts *o, int module)
 		.st = module ? &st : NULL, .table = table,
 		.nt = module ? ntable : 0,
 		.diag = diag, .nd = ndiag, .owners = &owners,
-		.now = 1000 * S, .netns = 7, .netns_cookie = 1,
+		.now = 1000 * S,
 	};
 	FILE *f = fmemopen(out, sizeof(out), "w");
 	int rc = stuck_report(f, o, &in);
