@@ -27,12 +27,14 @@ CFLAGS   ?= -O2 -g
 UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 	    -Iinclude/uapi -D_GNU_SOURCE -DTCPCLOSE_VERSION='"$(VERSION)"'
 
-READER_SRC := userspace/main.c userspace/decode.c userspace/owner.c \
+READER_LIB := userspace/decode.c userspace/text.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
 	      userspace/watch.c userspace/stats.c userspace/service.c \
 	      userspace/sockets.c userspace/prom.c userspace/metrics.c
+READER_SRC := userspace/main.c $(READER_LIB)
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
-TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c
+TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c \
+	      userspace/text.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
 .PHONY: all module reader clean check demo bench bench-ring install uninstall \
@@ -48,7 +50,7 @@ reader: $(B)/tcpclose
 
 $(B)/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)
-	$(CC) $(UCFLAGS) $(CPPFLAGS) -o $@ $(READER_SRC) $(LDFLAGS)
+	$(CC) $(UCFLAGS) $(CPPFLAGS) -pthread -o $@ $(READER_SRC) $(LDFLAGS)
 
 # Static programs for the VM's initramfs.
 $(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
@@ -57,7 +59,7 @@ $(B)/static/%: selftests/%.c $(TESTLIB) $(HDRS)
 
 $(B)/static/tcpclose: $(READER_SRC) $(HDRS)
 	@mkdir -p $(B)/static
-	$(CC) $(UCFLAGS) -static -o $@ $(READER_SRC)
+	$(CC) $(UCFLAGS) -static -pthread -o $@ $(READER_SRC)
 
 $(B)/static/%: lab/%.c
 	@mkdir -p $(B)/static
@@ -72,16 +74,18 @@ $(B)/host/ring_%: selftests/host/ring_%.c module/ring.c module/ring.h \
 	$(CC) $(UCFLAGS) -fsanitize=thread -pthread -Imodule -o $@ \
 		$< module/ring.c selftests/tap.c
 
-READER_LIB := userspace/decode.c userspace/owner.c userspace/diag.c \
-	      userspace/device.c userspace/service.c userspace/sockets.c \
-	      userspace/prom.c
 $(B)/host/%: selftests/host/%.c $(READER_LIB) selftests/tap.c $(HDRS)
 	@mkdir -p $(B)/host
-	$(CC) $(UCFLAGS) -Iuserspace -o $@ $< $(READER_LIB) selftests/tap.c \
-		$(HOST_LDFLAGS)
+	$(CC) $(UCFLAGS) -pthread -Iuserspace -o $@ $< $(READER_LIB) \
+		selftests/tap.c $(HOST_LDFLAGS)
 
 # It stands in for the device's open() and ioctl().
 $(B)/host/device_test: HOST_LDFLAGS := -Wl,--wrap=open,--wrap=ioctl
+# sock_diag's netlink socket, made to misbehave.
+$(B)/host/diag_test: HOST_LDFLAGS := -Wl,--wrap=send,--wrap=recvmsg
+# And read() and poll(), which play a script.
+$(B)/host/watch_test: HOST_LDFLAGS := \
+	-Wl,--wrap=open,--wrap=ioctl,--wrap=read,--wrap=poll
 
 HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
 host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose

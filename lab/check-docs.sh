@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Documentation checks: every .rst parses (docutils, warnings are errors),
 # the ABI document agrees with the uapi header, the man page renders and
-# documents every option of the reader's --help, golden JSON is JSON.
+# documents every option of the reader's --help, golden JSON is UTF-8 JSON.
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 fail=0
@@ -46,9 +46,10 @@ for cmd in watch stuck stats metrics; do
 done
 
 python3 -c '
-import json, sys
-for n, l in enumerate(open("selftests/host/golden/events.jsonl"), 1):
-    json.loads(l)
+import glob, json
+for path in glob.glob("selftests/host/golden/*.json*"):
+    for l in open(path, encoding="utf-8"):
+        json.loads(l)
 ' || fail=1
 
 [ "$fail" = 0 ] && echo "docs: all checks passed"

@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "commands.h"
 #include "decode.h"
 
 static const char *const state_names[TCPCLOSE_MAX_STATES] = {
@@ -132,69 +134,115 @@ void tc_format_duration(char *buf, size_t len, uint64_t ns)
 			 (unsigned long)(s % 86400 / 3600));
 }
 
-void tc_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void format_wallclock(char *buf, size_t len, uint64_t ts_ns,
-			     uint64_t mono_to_real_ns, int iso)
+			     uint64_t mono_to_real_ns, int iso, int utc)
 {
 	uint64_t real = ts_ns + mono_to_real_ns;
 	time_t secs = (time_t)(real / 1000000000ULL);
 	struct tm tm;
 	char t[32];
 
-	gmtime_r(&secs, &tm);
+	if (utc)
+		gmtime_r(&secs, &tm);
+	else
+		localtime_r(&secs, &tm);
 	strftime(t, sizeof(t), iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%06lu%s", t,
-		 (unsigned long)(real % 1000000000ULL / 1000), iso ? "Z" : "");
+		 (unsigned long)(real % 1000000000ULL / 1000), utc ? "Z" : "");
+}
+
+void tc_print_holders(FILE *f, const struct tc_holders *h)
+{
+	if (!h || !h->n) {
+		fputc('-', f);
+		return;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		fputs(i ? ", " : "", f);
+		tc_print_escaped(f, h->o[i].comm, sizeof(h->o[i].comm));
+		fprintf(f, "[%d] fd %d", h->o[i].pid, h->o[i].fd);
+	}
+}
+
+void tc_print_holders_json(FILE *f, const struct tc_holders *h)
+{
+	if (!h || !h->n) {
+		fputs("null", f);
+		return;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", i ? "," : "[",
+			h->o[i].pid, h->o[i].fd);
+		tc_json_strn(f, h->o[i].comm, sizeof(h->o[i].comm));
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+/*
+ * Our FIN takes a sequence number, so write_seq - snd_una counts it from
+ * the moment it is queued until it is acknowledged.  tcp_close() and
+ * shutdown() queue it right after entering FIN_WAIT1 or LAST_ACK, so a
+ * record leaving FIN_WAIT1, CLOSING or LAST_ACK with bytes unacknowledged
+ * has the FIN among them; one entering those states does not yet.
+ */
+uint32_t tc_unacked(const struct tcpclose_event *ev)
+{
+	int fin_queued = ev->oldstate == TCPCLOSE_FIN_WAIT1 ||
+			 ev->oldstate == TCPCLOSE_CLOSING ||
+			 ev->oldstate == TCPCLOSE_LAST_ACK;
+
+	return fin_queued && ev->tx_queue ? ev->tx_queue - 1 : ev->tx_queue;
 }
 
 void tc_print_event_header(FILE *f)
 {
-	fprintf(f, "%-15s %-10s %-23s %-23s %-24s %9s %7s %7s %s\n", "TIME",
+	fprintf(f, "%-16s %-10s %-23s %-23s %-24s %9s %7s %7s %s\n", "TIME",
 		"NETNS", "LOCAL", "REMOTE", "TRANSITION", "WAS", "UNREAD",
 		"UNACKED", "OWNER/NOTE");
 }
 
-static void note_of(char *buf, size_t len, const struct tcpclose_event *ev,
-		    const struct tc_owner *owner)
+/* The task a process-context record ran in; pid 0: not in our pid ns. */
+static void print_context(FILE *f, const struct tcpclose_event *ev)
+{
+	fputs("in ", f);
+	tc_print_escaped(f, ev->comm, sizeof(ev->comm));
+	if (ev->pid)
+		fprintf(f, "[%u]", ev->pid);
+	else
+		fputs("[?]", f);
+}
+
+static void print_note(FILE *f, const struct tcpclose_event *ev,
+		       const struct tc_holders *h)
 {
 	const char *reason = tc_reason_name(ev->reason);
 
 	if (ev->flags & TCPCLOSE_F_FINACK)
-		snprintf(buf, len, "FIN with our ACK; handed to timewait");
+		fputs("FIN with our ACK; handed to timewait", f);
 	else if (ev->flags & TCPCLOSE_F_HANDOFF)
-		snprintf(buf, len, "socket handed to timewait");
+		fputs("socket handed to timewait", f);
 	else if ((ev->flags & TCPCLOSE_F_TIMEWAIT) && *reason)
-		snprintf(buf, len, "timewait ended: %s", reason);
-	else if (owner && owner->pid > 0)
-		snprintf(buf, len, "%s[%d] fd %d", owner->comm, owner->pid,
-			 owner->fd);
+		fprintf(f, "timewait ended: %s", reason);
+	else if (h && h->n)
+		tc_print_holders(f, h);
 	else if (ev->flags & TCPCLOSE_F_PROCESS)
-		snprintf(buf, len, "in %s[%u]", ev->comm, ev->pid);
-	else
-		buf[0] = '\0';
+		print_context(f, ev);
 }
 
+/*
+ * Endpoint columns fit IPv4 (up to 21 characters); a longer IPv6 endpoint
+ * widens its line rather than being cut.  The stream cannot know its
+ * widest endpoint in advance; --json is the format for programs.
+ */
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,
-		    const struct tc_owner *owner, uint64_t mono_to_real_ns)
+		    const struct tc_holders *h, uint64_t mono_to_real_ns,
+		    int utc)
 {
-	char when[40], local[64], remote[64], trans[40], was[24], note[128];
+	char when[40], local[64], remote[64], trans[40], was[24];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 0);
+	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 0,
+			 utc);
 	tc_format_endpoint(local, sizeof(local), ev->family, ev->saddr,
 			   ev->sport);
 	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
@@ -205,65 +253,105 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
 	else
 		snprintf(was, sizeof(was), "-");
-	note_of(note, sizeof(note), ev, owner);
-	fprintf(f, "%-15s %-10u %-23s %-23s %-24s %9s %7u %7u %s\n", when,
+	fprintf(f, "%-16s %-10u %-23s %-23s %-24s %9s %7u %7u ", when,
 		ev->netns, local, remote, trans, was, ev->rx_queue,
-		ev->tx_queue, note);
+		tc_unacked(ev));
+	print_note(f, ev, h);
+	fputc('\n', f);
+}
+
+static void json_bool(FILE *f, const char *name, int v)
+{
+	fprintf(f, ",\"%s\":%s", name, v ? "true" : "false");
+}
+
+static void json_context(FILE *f, const struct tcpclose_event *ev)
+{
+	if (!(ev->flags & TCPCLOSE_F_PROCESS)) {
+		fputs(",\"context\":null", f);
+		return;
+	}
+	if (ev->pid)
+		fprintf(f, ",\"context\":{\"pid\":%u,\"tid\":%u,\"comm\":",
+			ev->pid, ev->tid);
+	else
+		fputs(",\"context\":{\"pid\":null,\"tid\":null,\"comm\":", f);
+	tc_json_strn(f, ev->comm, sizeof(ev->comm));
+	fputc('}', f);
 }
 
 void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
-			 const struct tc_owner *owner,
+			 const struct tc_holders *h,
 			 uint64_t mono_to_real_ns)
 {
 	char when[40], a[64];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1);
-	fprintf(f, "{\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,", when,
-		(unsigned long long)ev->ts_ns,
+	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1, 1);
+	fprintf(f, "{\"schema\":%d,\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,",
+		TC_JSON_SCHEMA, when, (unsigned long long)ev->ts_ns,
 		(unsigned long long)ev->cookie);
-	fprintf(f, "\"netns\":%u,\"family\":\"%s\",", ev->netns,
+	fprintf(f, "\"netns\":%u,\"netns_cookie\":%llu,\"family\":\"%s\",",
+		ev->netns, (unsigned long long)ev->netns_cookie,
 		ev->family == AF_INET ? "inet" : "inet6");
 	tc_format_endpoint(a, sizeof(a), ev->family, ev->saddr, ev->sport);
-	fprintf(f, "\"local\":");
-	tc_json_string(f, a);
+	fprintf(f, "\"local\":\"%s\"", a);
 	tc_format_endpoint(a, sizeof(a), ev->family, ev->daddr, ev->dport);
-	fprintf(f, ",\"remote\":");
-	tc_json_string(f, a);
+	fprintf(f, ",\"remote\":\"%s\"", a);
 	fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\",",
 		tc_state_name(ev->oldstate), tc_state_name(ev->newstate));
 	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
-		fprintf(f, "\"old_state_ns\":%llu,",
+		fprintf(f, "\"old_state_ns\":%llu",
 			(unsigned long long)ev->prev_state_ns);
 	else
-		fprintf(f, "\"old_state_ns\":null,");
-	fprintf(f, "\"timewait\":%s,\"handoff\":%s,\"finack\":%s,\"reason\":",
-		ev->flags & TCPCLOSE_F_TIMEWAIT ? "true" : "false",
-		ev->flags & TCPCLOSE_F_HANDOFF ? "true" : "false",
-		ev->flags & TCPCLOSE_F_FINACK ? "true" : "false");
+		fprintf(f, "\"old_state_ns\":null");
+	json_bool(f, "timewait", ev->flags & TCPCLOSE_F_TIMEWAIT);
+	json_bool(f, "handoff", ev->flags & TCPCLOSE_F_HANDOFF);
+	json_bool(f, "finack", ev->flags & TCPCLOSE_F_FINACK);
 	if (ev->reason)
-		tc_json_string(f, tc_reason_name(ev->reason));
+		fprintf(f, ",\"reason\":\"%s\"", tc_reason_name(ev->reason));
 	else
-		fprintf(f, "null");
+		fprintf(f, ",\"reason\":null");
 	fprintf(f, ",\"unread\":%u,\"unacked\":%u,\"inode\":%llu,\"cpu\":%u",
-		ev->rx_queue, ev->tx_queue, (unsigned long long)ev->ino,
+		ev->rx_queue, tc_unacked(ev), (unsigned long long)ev->ino,
 		ev->cpu);
-	if (ev->flags & TCPCLOSE_F_PROCESS) {
-		fprintf(f, ",\"context\":{\"pid\":%u,\"tid\":%u,\"comm\":",
-			ev->pid, ev->tid);
-		tc_json_string(f, ev->comm);
-		fprintf(f, "}");
-	} else {
-		fprintf(f, ",\"context\":null");
-	}
-	if (owner && owner->pid > 0) {
-		fprintf(f, ",\"owner\":{\"pid\":%d,\"fd\":%d,\"comm\":",
-			owner->pid, owner->fd);
-		tc_json_string(f, owner->comm);
-		fprintf(f, "}");
-	} else {
-		fprintf(f, ",\"owner\":null");
-	}
+	json_context(f, ev);
+	fputs(",\"owners\":", f);
+	tc_print_holders_json(f, h);
 	fprintf(f, "}\n");
+}
+
+int tc_next_record(const void *buf, size_t len, size_t *off,
+		   struct tcpclose_event *ev, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)buf + *off;
+	size_t left = len - *off;
+	uint16_t size;
+
+	if (!left)
+		return 0;
+	if (left < sizeof(size) + 1) {
+		snprintf(err, errlen, "a record cut after %zu bytes", left);
+		return -1;
+	}
+	memcpy(&size, p, sizeof(size));
+	if (p[2] != TCPCLOSE_ABI_VERSION) {
+		snprintf(err, errlen, "a record of ABI version %u; this tcpclose reads version %u: install matching versions",
+			 p[2], TCPCLOSE_ABI_VERSION);
+		return -1;
+	}
+	if (size < sizeof(*ev)) {
+		snprintf(err, errlen, "a record of %u bytes, shorter than the %zu bytes of ABI version %u: install matching versions",
+			 size, sizeof(*ev), TCPCLOSE_ABI_VERSION);
+		return -1;
+	}
+	if (size > left) {
+		snprintf(err, errlen, "a record of %u bytes cut after %zu bytes",
+			 size, left);
+		return -1;
+	}
+	memcpy(ev, p, sizeof(*ev));
+	*off += size;
+	return 1;
 }
 
 int tc_parse_duration(const char *s, uint64_t *ns)
@@ -337,4 +425,33 @@ int tc_addr_match(const struct tc_addr_filter *f, int family,
 		  const uint8_t *a, const uint8_t *b)
 {
 	return !f->family || addr_eq(f, family, a) || addr_eq(f, family, b);
+}
+
+int tc_filter_option(const char *cmd, int c, const char *arg,
+		     struct tc_sock_filter *f)
+{
+	unsigned long long n;
+
+	switch (c) {
+	case 'p':
+		if (tc_parse_uint(arg, 1, UINT16_MAX, &n))
+			return usage_error(cmd, "bad port '%s' (1-65535)", arg);
+		f->port = n;
+		return 0;
+	case 'a':
+		if (tc_addr_filter_parse(&f->addr, arg))
+			return usage_error(cmd, "bad address '%s'", arg);
+		return 0;
+	case 'P':
+		if (tc_parse_uint(arg, 1, INT_MAX, &n))
+			return usage_error(cmd, "bad pid '%s'", arg);
+		f->pid = n;
+		return 0;
+	case 'n':
+		if (tc_parse_uint(arg, 1, UINT32_MAX, &n))
+			return usage_error(cmd, "bad namespace inode '%s'", arg);
+		f->netns = n;
+		return 0;
+	}
+	return -1;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/tcpclose.h>
+#include "text.h"
 
 const char *tc_state_name(unsigned int state);
 /* "CLOSE_WAIT", "close-wait", "closewait" or a number; -1 if unknown. */
@@ -19,22 +20,53 @@ void tc_format_endpoint(char *buf, size_t len, int family,
 			const uint8_t addr[16], uint16_t port);
 /* "850us", "12ms", "59.98s", "3m05s", "3h12m", "2d04h" */
 void tc_format_duration(char *buf, size_t len, uint64_t ns);
-void tc_json_string(FILE *f, const char *s);
 
-/* Names the event's owner, if known; set by the caller of the printers. */
+/* A process holding a descriptor to socket inode ino. */
 struct tc_owner {
+	uint64_t ino;
 	int pid;
 	int fd;
 	char comm[64];
 };
 
+/* Every holder of one socket (a fork without CLOEXEC shares it): n at o. */
+struct tc_holders {
+	const struct tc_owner *o;
+	size_t n;
+};
+
+/* "nginx[100] fd 5, nginx[101] fd 5", names escaped; "-" when none. */
+void tc_print_holders(FILE *f, const struct tc_holders *h);
+/* [{"pid":100,"fd":5,"comm":"nginx"},...], or null when none. */
+void tc_print_holders_json(FILE *f, const struct tc_holders *h);
+
+/*
+ * Unacknowledged data bytes of a record: tx_queue without our FIN, which
+ * unread bytes (rx_queue) never count either.  See tcpclose(8).
+ */
+uint32_t tc_unacked(const struct tcpclose_event *ev);
+
+/* utc: the time in UTC, marked "Z"; else local time. */
 void tc_print_event_header(FILE *f);
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,
-		    const struct tc_owner *owner, uint64_t mono_to_real_ns);
+		    const struct tc_holders *h, uint64_t mono_to_real_ns,
+		    int utc);
 void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
-			 const struct tc_owner *owner,
+			 const struct tc_holders *h,
 			 uint64_t mono_to_real_ns);
 
+/*
+ * Steps through a read() buffer by each record's own size, as the ABI
+ * asks: a record larger than this reader's (fields appended later) is
+ * decoded by the prefix it knows.  Returns 1 with the record in *ev and
+ * *off past it, 0 at the end, -1 with why in err for a record it cannot
+ * decode (another ABI version, shorter than known, cut).
+ */
+int tc_next_record(const void *buf, size_t len, size_t *off,
+		   struct tcpclose_event *ev, char *err, size_t errlen);
+
+/* JSON documents and lines carry this; it changes with their layout. */
+#define TC_JSON_SCHEMA	2
 
 /* "90", "90s", "5m", "2h", "1d", "1.5s" into nanoseconds; -1 if invalid. */
 int tc_parse_duration(const char *s, uint64_t *ns);
@@ -49,4 +81,20 @@ struct tc_addr_filter {
 int tc_addr_filter_parse(struct tc_addr_filter *f, const char *text);
 int tc_addr_match(const struct tc_addr_filter *f, int family,
 		  const uint8_t *a, const uint8_t *b);
+
+/* The socket filters of watch and stuck: -p, -a, -P, -n; 0: any. */
+struct tc_sock_filter {
+	uint16_t port;
+	struct tc_addr_filter addr;
+	int pid;
+	uint32_t netns;
+};
+
+/*
+ * Takes option c (with arg) of command cmd if it is a filter: 0 when
+ * taken, EXIT_USAGE after saying why for a bad value, -1 when c is not
+ * a filter option.
+ */
+int tc_filter_option(const char *cmd, int c, const char *arg,
+		     struct tc_sock_filter *f);
 #endif

@@ -23,6 +23,10 @@ static void explain_open_error(int err)
 		fprintf(stderr, "tcpclose: %s: permission denied: run as root (the device needs CAP_NET_ADMIN)\n",
 			TCPCLOSE_DEVICE);
 		break;
+	case EBUSY:
+		fprintf(stderr, "tcpclose: %s: too many readers (module parameter max_readers)\n",
+			TCPCLOSE_DEVICE);
+		break;
 	default:
 		fprintf(stderr, "tcpclose: cannot open %s: %s\n",
 			TCPCLOSE_DEVICE, strerror(err));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcpclose: read /dev/tcpclose.  See tcpclose(8). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
 #include "device.h"
+#include "text.h"
 
 #ifndef TCPCLOSE_VERSION
 #define TCPCLOSE_VERSION "0.1"
@@ -23,22 +23,11 @@ static const char main_help[] =
 "'tcpclose COMMAND --help' describes each; tcpclose(8) has the details.\n"
 "Needs the tcpclose module (modprobe tcpclose) and root (CAP_NET_ADMIN).\n"
 "\n"
-"Exit status: 0 success, 1 error (module, permission, ABI), 2 usage,\n"
+"Exit status: 0 success, 1 error (module, permission, ABI, a write error\n"
+"on standard output, a watch stream that ended unasked), 2 usage,\n"
 "3 'stuck --fail-if' threshold reached.\n";
 
-int usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "tcpclose %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
-}
-
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
@@ -67,4 +56,14 @@ int main(int argc, char **argv)
 	fprintf(stderr, "tcpclose: unknown command '%s'; see 'tcpclose --help'\n",
 		cmd);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+
+	/* A report cut short by a full disk must not end with status 0. */
+	if (tc_close_stdout() && rc != EXIT_USAGE)
+		rc = EXIT_ERROR;
+	return rc;
 }

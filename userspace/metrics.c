@@ -137,8 +137,13 @@ static struct prom_sock *attributed(const struct close_sock *cs, int n,
 	if (!ps)
 		return NULL;
 	for (int i = 0; i < n; i++) {
-		const struct tc_owner *o = cs[i].ino ?
-			owner_find(owners, cs[i].ino) : NULL;
+		struct tc_holders h = { 0 };
+		const struct tc_owner *o;
+
+		/* A shared socket is labelled with its lowest-pid holder. */
+		if (cs[i].ino)
+			owner_find(owners, cs[i].ino, &h);
+		o = h.n ? h.o : NULL;
 
 		ps[i] = (struct prom_sock){
 			.state = cs[i].state, .age_known = cs[i].age_known,

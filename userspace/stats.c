@@ -8,11 +8,22 @@
 #include "commands.h"
 #include "decode.h"
 #include "device.h"
+#include "stats.h"
 
 static const char stats_help[] =
-"Usage: tcpclose stats [--json]\n"
-"Counters of the tcpclose module: events seen, recorded, delivered and\n"
-"dropped, per CPU; live table fill and overflow; ABI version and hooks.\n";
+"Usage: tcpclose stats [OPTIONS]\n"
+"Counters of the tcpclose module: events seen and missed, readers, the\n"
+"live table's fill and overflow (full and timewait sockets), per CPU;\n"
+"ABI version, hooks and recorded states.\n"
+"\n"
+"  -j, --json            one JSON document (see tcpclose(8))\n"
+"  -h, --help            this help\n"
+"\n"
+"Recorded, delivered, filtered and dropped records are counted per reader\n"
+"(each open file has its own stream); this command's own stream never\n"
+"starts, so it shows none.  'tcpclose watch' reports its drops itself.\n"
+"In a network namespace other than the initial one, host-wide counters\n"
+"(seen, missed, expired) read 0.\n";
 
 static void mask_names(char *buf, size_t len, uint32_t mask)
 {
@@ -25,66 +36,124 @@ static void mask_names(char *buf, size_t len, uint32_t mask)
 					off ? "," : "", tc_state_name(s));
 }
 
-static void print_human(const struct tcpclose_stats *st,
-			const struct tcpclose_cpu_stats *cpu, uint64_t uptime)
+static unsigned long long ull(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+static void human_stream(FILE *f, const struct tcpclose_stats *st)
+{
+	if (!st->streaming) {
+		fprintf(f, "this stream      not started (counted per reader)\n");
+		return;
+	}
+	fprintf(f, "recorded         %llu\n", ull(st->recorded));
+	fprintf(f, "delivered        %llu\n", ull(st->delivered));
+	fprintf(f, "filtered         %llu\n", ull(st->filtered));
+	fprintf(f, "dropped          %llu\n", ull(st->dropped));
+}
+
+static void human_cpus(FILE *f, const struct tcpclose_stats *st,
+		       const struct tcpclose_cpu_stats *cpu)
+{
+	if (!st->streaming) {
+		fprintf(f, "per CPU          %-4s %12s\n", "cpu", "seen");
+		for (uint32_t i = 0; i < st->nr_cpus; i++)
+			fprintf(f, "                 %-4u %12llu\n", i,
+				ull(cpu[i].seen));
+		return;
+	}
+	fprintf(f, "per CPU          %-4s %12s %12s %12s\n", "cpu", "seen",
+		"recorded", "dropped");
+	for (uint32_t i = 0; i < st->nr_cpus; i++)
+		fprintf(f, "                 %-4u %12llu %12llu %12llu\n", i,
+			ull(cpu[i].seen), ull(cpu[i].recorded),
+			ull(cpu[i].dropped));
+}
+
+void stats_print_human(FILE *f, const struct tcpclose_stats *st,
+		       const struct tcpclose_cpu_stats *cpu, uint64_t uptime)
 {
 	char up[32], states[256];
 
 	tc_format_duration(up, sizeof(up), uptime);
 	mask_names(states, sizeof(states), st->state_mask);
-	printf("abi version      %u\n", st->version);
-	printf("loaded           %s ago\n", up);
-	printf("hooks           %s%s%s\n",
-	       st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? " tracepoint" : "",
-	       st->hooks & TCPCLOSE_HOOK_KPROBE ? " kprobe(tcp_set_state)" : "",
-	       st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? " timewait" : "");
-	printf("recorded states  %s\n", states);
-	printf("ring size        %u records per CPU\n", st->ring_size);
-	printf("events seen      %llu\n", (unsigned long long)st->seen);
-	printf("recorded         %llu\n", (unsigned long long)st->recorded);
-	printf("delivered        %llu\n", (unsigned long long)st->delivered);
-	printf("filtered         %llu\n", (unsigned long long)st->filtered);
-	printf("dropped          %llu\n", (unsigned long long)st->dropped);
-	printf("live table       %llu of %llu sockets, %llu not tracked (full)\n",
-	       (unsigned long long)st->table_entries,
-	       (unsigned long long)st->table_capacity,
-	       (unsigned long long)st->table_overflow);
-	printf("per CPU          %-4s %12s %12s %12s\n", "cpu", "seen",
-	       "recorded", "dropped");
-	for (uint32_t i = 0; i < st->nr_cpus; i++)
-		printf("                 %-4u %12llu %12llu %12llu\n", i,
-		       (unsigned long long)cpu[i].seen,
-		       (unsigned long long)cpu[i].recorded,
-		       (unsigned long long)cpu[i].dropped);
+	fprintf(f, "abi version      %u\n", st->version);
+	if (st->scope == TCPCLOSE_SCOPE_NETNS)
+		fprintf(f, "scope            this network namespace (cookie %llu); host-wide counters read 0\n",
+			ull(st->netns_cookie));
+	else
+		fprintf(f, "scope            host (netns cookie %llu)\n",
+			ull(st->netns_cookie));
+	fprintf(f, "loaded           %s ago\n", up);
+	fprintf(f, "hooks           %s%s%s\n",
+		st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? " tracepoint" : "",
+		st->hooks & TCPCLOSE_HOOK_KPROBE ? " kprobe(tcp_set_state)" : "",
+		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? " timewait" : "");
+	fprintf(f, "recorded states  %s\n", states);
+	fprintf(f, "ring size        %u records per CPU\n", st->ring_size);
+	fprintf(f, "readers          %u open, at most %u (max_readers)\n",
+		st->readers, st->max_readers);
+	fprintf(f, "events seen      %llu\n", ull(st->seen));
+	fprintf(f, "missed           %llu probe hits the kernel skipped\n",
+		ull(st->missed));
+	human_stream(f, st);
+	fprintf(f, "live table       %llu of %llu full sockets, %llu not tracked (full)\n",
+		ull(st->table_entries), ull(st->table_capacity),
+		ull(st->table_overflow));
+	fprintf(f, "                 %llu of %llu timewait sockets, %llu not tracked (full)\n",
+		ull(st->tw_entries), ull(st->tw_capacity),
+		ull(st->tw_overflow));
+	fprintf(f, "expired          %llu entries aged out, their end unseen\n",
+		ull(st->expired));
+	human_cpus(f, st, cpu);
 }
 
-static void print_json(const struct tcpclose_stats *st,
-		       const struct tcpclose_cpu_stats *cpu, uint64_t uptime)
+static void json_stream(FILE *f, const struct tcpclose_stats *st,
+			const struct tcpclose_cpu_stats *cpu)
+{
+	fprintf(f, ",\"stream\":");
+	if (!st->streaming)
+		fprintf(f, "null");
+	else
+		fprintf(f, "{\"recorded\":%llu,\"delivered\":%llu,\"filtered\":%llu,\"dropped\":%llu}",
+			ull(st->recorded), ull(st->delivered),
+			ull(st->filtered), ull(st->dropped));
+	fprintf(f, ",\"cpus\":[");
+	for (uint32_t i = 0; i < st->nr_cpus; i++) {
+		fprintf(f, "%s{\"cpu\":%u,\"seen\":%llu", i ? "," : "", i,
+			ull(cpu[i].seen));
+		if (st->streaming)
+			fprintf(f, ",\"recorded\":%llu,\"dropped\":%llu",
+				ull(cpu[i].recorded), ull(cpu[i].dropped));
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+void stats_print_json(FILE *f, const struct tcpclose_stats *st,
+		      const struct tcpclose_cpu_stats *cpu, uint64_t uptime)
 {
 	char states[256];
 
 	mask_names(states, sizeof(states), st->state_mask);
-	printf("{\"abi_version\":%u,\"uptime_ns\":%llu,\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s},",
-	       st->version, (unsigned long long)uptime,
-	       st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? "true" : "false",
-	       st->hooks & TCPCLOSE_HOOK_KPROBE ? "true" : "false",
-	       st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? "true" : "false");
-	printf("\"states\":\"%s\",\"ring_size\":%u,\"seen\":%llu,\"recorded\":%llu,\"delivered\":%llu,\"filtered\":%llu,\"dropped\":%llu,",
-	       states, st->ring_size, (unsigned long long)st->seen,
-	       (unsigned long long)st->recorded,
-	       (unsigned long long)st->delivered,
-	       (unsigned long long)st->filtered,
-	       (unsigned long long)st->dropped);
-	printf("\"table\":{\"entries\":%llu,\"capacity\":%llu,\"overflow\":%llu},\"cpus\":[",
-	       (unsigned long long)st->table_entries,
-	       (unsigned long long)st->table_capacity,
-	       (unsigned long long)st->table_overflow);
-	for (uint32_t i = 0; i < st->nr_cpus; i++)
-		printf("%s{\"cpu\":%u,\"seen\":%llu,\"recorded\":%llu,\"dropped\":%llu}",
-		       i ? "," : "", i, (unsigned long long)cpu[i].seen,
-		       (unsigned long long)cpu[i].recorded,
-		       (unsigned long long)cpu[i].dropped);
-	printf("]}\n");
+	fprintf(f, "{\"schema\":%d,\"abi_version\":%u,\"scope\":\"%s\",\"netns_cookie\":%llu,\"uptime_ns\":%llu,",
+		TC_JSON_SCHEMA, st->version,
+		st->scope == TCPCLOSE_SCOPE_NETNS ? "netns" : "host",
+		ull(st->netns_cookie), ull(uptime));
+	fprintf(f, "\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s},",
+		st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? "true" : "false",
+		st->hooks & TCPCLOSE_HOOK_KPROBE ? "true" : "false",
+		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? "true" : "false");
+	fprintf(f, "\"states\":\"%s\",\"ring_size\":%u,\"readers\":%u,\"max_readers\":%u,\"seen\":%llu,\"missed\":%llu,\"expired\":%llu,",
+		states, st->ring_size, st->readers, st->max_readers,
+		ull(st->seen), ull(st->missed), ull(st->expired));
+	fprintf(f, "\"table\":{\"entries\":%llu,\"capacity\":%llu,\"overflow\":%llu,\"tw_entries\":%llu,\"tw_capacity\":%llu,\"tw_overflow\":%llu}",
+		ull(st->table_entries), ull(st->table_capacity),
+		ull(st->table_overflow), ull(st->tw_entries),
+		ull(st->tw_capacity), ull(st->tw_overflow));
+	json_stream(f, st, cpu);
+	fprintf(f, "}\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -119,9 +188,9 @@ int cmd_stats(int argc, char **argv)
 	}
 	close(fd);
 	if (json)
-		print_json(&st, cpu, mono_now_ns() - st.load_ns);
+		stats_print_json(stdout, &st, cpu, mono_now_ns() - st.load_ns);
 	else
-		print_human(&st, cpu, mono_now_ns() - st.load_ns);
+		stats_print_human(stdout, &st, cpu, mono_now_ns() - st.load_ns);
 	free(cpu);
 	return EXIT_OK;
 }

@@ -1,98 +1,186 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tcpclose stuck: sockets sitting in a close state, oldest first, with the
- * process that holds them.  The module's live table knows since when; the
- * kernel's sock_diag list adds sockets that were stuck before the module
- * was loaded (their age is only known to exceed the module's uptime).
+ * processes that hold them.  The module's live table knows since when; the
+ * kernel's sock_diag list also has sockets the table does not, whose age
+ * is only known to exceed the module's uptime when the module tracks their
+ * state, its table had room and nothing was missed; else it is unknown.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
-#include "decode.h"
 #include "device.h"
-#include "diag.h"
-#include "owner.h"
+#include "stuck.h"
 
 static const char stuck_help[] =
 "Usage: tcpclose stuck [OPTIONS]\n"
-"List sockets stuck in a close state, oldest first, with their owner.\n"
+"List sockets stuck in a close state, oldest first, with their owners.\n"
 "\n"
 "  -s, --state LIST      states to report (default CLOSE_WAIT), e.g.\n"
 "                        CLOSE_WAIT,FIN_WAIT2,LAST_ACK\n"
 "  -m, --min-age AGE     only sockets at least this old (default 60s;\n"
 "                        units s, m, h, d)\n"
+"  -k, --known-only      leave out sockets of unknown age (listed and\n"
+"                        counted by default)\n"
+"  -p, --port PORT       local or remote port\n"
+"  -a, --addr ADDR       local or remote address\n"
+"  -P, --pid PID         sockets held by process PID\n"
+"  -c, --comm NAME       sockets held by a process of this name\n"
+"  -n, --netns INODE     network namespace (inode of /proc/PID/ns/net)\n"
+"  -S, --sort KEY        age (default), unread or pid\n"
+"  -t, --top N           list only the first N sockets\n"
+"  -u, --summary-only    only the summary per process\n"
 "  -j, --json            one JSON document (see tcpclose(8))\n"
 "  -f, --fail-if N       exit 3 when N or more sockets are reported\n"
 "  -h, --help            this help\n"
 "\n"
-"A socket already in the state when the module was loaded has an age of\n"
-"at least the module's uptime, shown as \">=AGE\".\n";
+"AGE \">=T\": in the state since before the module was loaded T ago.\n"
+"AGE \"?\": unknown (the reason is given below the list); such sockets\n"
+"count towards --fail-if unless --known-only.\n";
+
+enum age_kind { AGE_EXACT, AGE_AT_LEAST, AGE_UNKNOWN };
+
+static const char *const kind_names[] = {
+	[AGE_EXACT] = "exact", [AGE_AT_LEAST] = "at_least",
+	[AGE_UNKNOWN] = "unknown",
+};
+
+/* Why a socket that sock_diag lists is not in the live table. */
+enum why {
+	WHY_NONE,
+	WHY_NO_MODULE,		/* no module: no table at all */
+	WHY_NOT_TRACKED,	/* its state is not one the module records */
+	WHY_TABLE_FULL,		/* the table overflowed for its class */
+	WHY_MISSED,		/* probe hits missed, or entries expired */
+	WHY_BEFORE_LOAD,	/* so it was in the state before the load */
+	WHY_MAX
+};
+
+static const char *const why_names[WHY_MAX] = {
+	[WHY_NONE] = "", [WHY_NO_MODULE] = "no module",
+	[WHY_NOT_TRACKED] = "not tracked", [WHY_TABLE_FULL] = "table full",
+	[WHY_MISSED] = "events missed", [WHY_BEFORE_LOAD] = "before load",
+};
+
+static const char *const why_help[WHY_MAX] = {
+	[WHY_NO_MODULE] = "the module is not loaded",
+	[WHY_NOT_TRACKED] = "the module does not record this state (module parameter states)",
+	[WHY_TABLE_FULL] = "the live table overflowed (module parameter table_size)",
+	[WHY_MISSED] = "the module missed events or aged out entries (tcpclose stats)",
+	[WHY_BEFORE_LOAD] = "in the state since before the module was loaded, and the module's age is below --min-age",
+};
 
 struct row {
-	uint64_t cookie, ino, age_ns;
-	int age_known;
+	uint64_t cookie, ino, age_ns, netns_cookie;
+	enum age_kind kind;
+	enum why why;
 	uint32_t netns, unread;
 	uint8_t family, state;
 	uint16_t sport, dport;
 	const uint8_t *saddr, *daddr;
-	const struct tc_owner *owner;
+	struct tc_holders h;
 };
 
 struct stuck {
-	uint32_t mask;
-	uint64_t min_age, now, uptime;
-	int json, fail_if;
+	const struct stuck_opts *o;
+	const struct stuck_input *in;
+	uint64_t uptime;
 	struct row *rows;
-	int nrows, older_unknown;
-	uint32_t my_netns;
-	struct owner_map owners;
+	int nrows;
+	int unknown[WHY_MAX];		/* listed with an unknown age */
+	int hidden;			/* unknown, left out by --known-only */
 };
 
-static int parse(int argc, char **argv, struct stuck *s)
+static int parse_sort(const char *s, enum stuck_sort *sort)
+{
+	if (!strcmp(s, "age"))
+		*sort = SORT_AGE;
+	else if (!strcmp(s, "unread"))
+		*sort = SORT_UNREAD;
+	else if (!strcmp(s, "pid"))
+		*sort = SORT_PID;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct stuck_opts *o)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "min-age", required_argument, NULL, 'm' },
+		{ "known-only", no_argument, NULL, 'k' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ "pid", required_argument, NULL, 'P' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "sort", required_argument, NULL, 'S' },
+		{ "top", required_argument, NULL, 't' },
+		{ "summary-only", no_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "fail-if", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	unsigned long long n;
-	int c;
+	int c, rc;
 
-	s->mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT);
-	s->min_age = 60ULL * 1000000000ULL;
-	while ((c = getopt_long(argc, argv, "s:m:jf:h", opts, NULL)) != -1) {
+	memset(o, 0, sizeof(*o));
+	o->mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT);
+	o->min_age = 60ULL * 1000000000ULL;
+	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:n:S:t:ujf:h", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 's':
-			s->mask = tc_state_mask_parse(optarg);
-			if (!s->mask)
+			o->mask = tc_state_mask_parse(optarg);
+			if (!o->mask)
 				return usage_error("stuck", "unknown state in '%s'", optarg);
 			break;
 		case 'm':
-			if (tc_parse_duration(optarg, &s->min_age))
+			if (tc_parse_duration(optarg, &o->min_age))
 				return usage_error("stuck", "bad age '%s' (try 90s, 5m, 2h)", optarg);
 			break;
+		case 'k':
+			o->known_only = 1;
+			break;
+		case 'S':
+			if (parse_sort(optarg, &o->sort))
+				return usage_error("stuck", "bad sort key '%s' (age, unread or pid)", optarg);
+			break;
+		case 't':
+			if (tc_parse_uint(optarg, 1, LONG_MAX, &n))
+				return usage_error("stuck", "bad --top count '%s'", optarg);
+			o->top = n;
+			break;
+		case 'u':
+			o->summary_only = 1;
+			break;
 		case 'j':
-			s->json = 1;
+			o->json = 1;
 			break;
 		case 'f':
 			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
 				return usage_error("stuck", "bad --fail-if count '%s'", optarg);
-			s->fail_if = n;
+			o->fail_if = n;
 			break;
 		case 'h':
 			fputs(stuck_help, stdout);
-			exit(EXIT_OK);
+			return -1;
+		case 'c':
+			o->comm = optarg;
+			break;
 		default:
-			return usage_error("stuck", "see 'tcpclose stuck --help'");
+			rc = tc_filter_option("stuck", c, optarg, &o->f);
+			if (rc < 0)
+				return usage_error("stuck", "see 'tcpclose stuck --help'");
+			if (rc)
+				return rc;
 		}
 	}
 	if (optind < argc)
@@ -100,37 +188,76 @@ static int parse(int argc, char **argv, struct stuck *s)
 	return 0;
 }
 
-static void add_row(struct stuck *s, const struct row *r)
+static int held_by(const struct tc_holders *h, const struct stuck_opts *o)
 {
-	if (r->age_ns < s->min_age) {
-		if (!r->age_known)
-			s->older_unknown++;
+	for (size_t i = 0; i < h->n; i++)
+		if ((!o->f.pid || h->o[i].pid == o->f.pid) &&
+		    (!o->comm || !strcmp(h->o[i].comm, o->comm)))
+			return 1;
+	return 0;
+}
+
+static int filtered_out(const struct stuck_opts *o, const struct row *r)
+{
+	const struct tc_sock_filter *f = &o->f;
+
+	if (f->port && r->sport != f->port && r->dport != f->port)
+		return 1;
+	if (!tc_addr_match(&f->addr, r->family, r->saddr, r->daddr))
+		return 1;
+	if (f->netns && r->netns != f->netns)
+		return 1;
+	return (f->pid || o->comm) && !held_by(&r->h, o);
+}
+
+/*
+ * Keeps a socket known to be at least --min-age old, and one of unknown
+ * age unless --known-only: an alert must not miss a socket for want of
+ * knowing its age.
+ */
+static void add_row(struct stuck *s, struct row *r)
+{
+	const struct stuck_opts *o = s->o;
+
+	owner_find(s->in->owners, r->ino, &r->h);
+	if (filtered_out(o, r))
+		return;
+	if (r->kind != AGE_UNKNOWN && r->age_ns >= o->min_age) {
+		s->rows[s->nrows++] = *r;
 		return;
 	}
-	s->rows[s->nrows] = *r;
-	s->rows[s->nrows].owner = owner_find(&s->owners, r->ino);
-	s->nrows++;
+	if (r->kind == AGE_EXACT)
+		return;
+	/* Before the load, but the load is more recent than --min-age. */
+	if (r->kind == AGE_AT_LEAST)
+		r->kind = AGE_UNKNOWN;
+	if (o->known_only) {
+		s->hidden++;
+		return;
+	}
+	s->unknown[r->why]++;
+	s->rows[s->nrows++] = *r;
 }
 
 /*
  * Both lists are sorted by cookie and searched by bisection: a busy host
  * has tens of thousands of timewait sockets in the table.
  */
-static int cmp_cookie(uint64_t a, uint64_t b)
+static int cmp_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? -1 : a > b;
 }
 
 static int diag_by_cookie(const void *a, const void *b)
 {
-	return cmp_cookie(((const struct diag_sock *)a)->cookie,
-			  ((const struct diag_sock *)b)->cookie);
+	return cmp_u64(((const struct diag_sock *)a)->cookie,
+		       ((const struct diag_sock *)b)->cookie);
 }
 
 static int table_by_cookie(const void *a, const void *b)
 {
-	return cmp_cookie(((const struct tcpclose_sock *)a)->cookie,
-			  ((const struct tcpclose_sock *)b)->cookie);
+	return cmp_u64(((const struct tcpclose_sock *)a)->cookie,
+		       ((const struct tcpclose_sock *)b)->cookie);
 }
 
 static const struct diag_sock *diag_find(const struct diag_sock *d, int n,
@@ -149,7 +276,67 @@ static const struct tcpclose_sock *table_find(const struct tcpclose_sock *t,
 	return n ? bsearch(&key, t, n, sizeof(*t), table_by_cookie) : NULL;
 }
 
-/* Table entries have an age; sock_diag gives live queues and the rest. */
+/*
+ * sock_diag was dumped before the table, so a socket it lists that was
+ * recorded entering its state is in the table.  One that is not entered
+ * it before the module was loaded, unless the module could have missed it.
+ */
+static enum why why_untracked(const struct tcpclose_stats *st,
+			      const struct diag_sock *d)
+{
+	if (!st)
+		return WHY_NO_MODULE;
+	if (!(st->state_mask & TCPCLOSE_STATE_BIT(d->state)))
+		return WHY_NOT_TRACKED;
+	if (d->timewait ? st->tw_overflow : st->table_overflow)
+		return WHY_TABLE_FULL;
+	if (st->missed || st->expired)
+		return WHY_MISSED;
+	return WHY_BEFORE_LOAD;
+}
+
+static void add_table(struct stuck *s, const struct tcpclose_sock *t,
+		      const struct diag_sock *d, int nd)
+{
+	const struct diag_sock *live = diag_find(d, nd, t->cookie);
+	struct row r = {
+		.cookie = t->cookie, .ino = t->ino,
+		.age_ns = s->in->now - t->since_ns, .kind = AGE_EXACT,
+		.netns = t->netns, .netns_cookie = t->netns_cookie,
+		.unread = t->rx_queue, .family = t->family, .state = t->state,
+		.sport = t->sport, .dport = t->dport,
+		.saddr = t->saddr, .daddr = t->daddr,
+	};
+
+	if (!(s->o->mask & TCPCLOSE_STATE_BIT(t->state)))
+		return;
+	if (t->since_ns > s->in->now)
+		r.age_ns = 0;
+	if (live) {
+		r.unread = live->rqueue;
+		r.ino = r.ino ? r.ino : live->ino;
+	}
+	add_row(s, &r);
+}
+
+static void add_diag(struct stuck *s, const struct diag_sock *d)
+{
+	struct row r = {
+		.cookie = d->cookie, .ino = d->ino, .kind = AGE_UNKNOWN,
+		.netns = d->netns, .netns_cookie = d->netns_cookie,
+		.unread = d->rqueue, .family = d->family, .state = d->state,
+		.sport = d->sport, .dport = d->dport,
+		.saddr = d->saddr, .daddr = d->daddr,
+	};
+
+	r.why = why_untracked(s->in->st, d);
+	if (r.why == WHY_BEFORE_LOAD) {
+		r.kind = AGE_AT_LEAST;
+		r.age_ns = s->uptime;
+	}
+	add_row(s, &r);
+}
+
 static void merge(struct stuck *s, struct tcpclose_sock *t, int nt,
 		  struct diag_sock *d, int nd)
 {
@@ -157,58 +344,66 @@ static void merge(struct stuck *s, struct tcpclose_sock *t, int nt,
 		qsort(t, nt, sizeof(*t), table_by_cookie);
 	if (nd)
 		qsort(d, nd, sizeof(*d), diag_by_cookie);
-	for (int i = 0; i < nt; i++) {
-		const struct diag_sock *live = diag_find(d, nd, t[i].cookie);
-		struct row r = {
-			.cookie = t[i].cookie, .ino = t[i].ino,
-			.age_ns = s->now - t[i].since_ns, .age_known = 1,
-			.netns = t[i].netns, .unread = t[i].rx_queue,
-			.family = t[i].family, .state = t[i].state,
-			.sport = t[i].sport, .dport = t[i].dport,
-			.saddr = t[i].saddr, .daddr = t[i].daddr,
-		};
-
-		if (!(s->mask & TCPCLOSE_STATE_BIT(t[i].state)))
-			continue;
-		if (live) {
-			r.unread = live->rqueue;
-			r.ino = r.ino ? r.ino : live->ino;
-		}
-		add_row(s, &r);
-	}
-	for (int i = 0; i < nd; i++) {
-		struct row r = {
-			.cookie = d[i].cookie, .ino = d[i].ino,
-			.age_ns = s->uptime, .age_known = 0,
-			.netns = s->my_netns, .unread = d[i].rqueue,
-			.family = d[i].family, .state = d[i].state,
-			.sport = d[i].sport, .dport = d[i].dport,
-			.saddr = d[i].saddr, .daddr = d[i].daddr,
-		};
-
-		if (!table_find(t, nt, d[i].cookie))
-			add_row(s, &r);
-	}
+	for (int i = 0; i < nt; i++)
+		add_table(s, &t[i], d, nd);
+	for (int i = 0; i < nd; i++)
+		if (s->o->mask & TCPCLOSE_STATE_BIT(d[i].state) &&
+		    !table_find(t, nt, d[i].cookie))
+			add_diag(s, &d[i]);
 }
 
-static int by_age(const void *a, const void *b)
+static int first_pid(const struct row *r)
+{
+	return r->h.n ? r->h.o[0].pid : INT_MAX;	/* no owner: last */
+}
+
+/* Unknown ages first (they may be the oldest), then oldest first. */
+static int by_age(const struct row *x, const struct row *y)
+{
+	if (x->kind != y->kind)
+		return y->kind - x->kind;
+	return -cmp_u64(x->age_ns, y->age_ns);
+}
+
+static int by_key(const void *a, const void *b, void *key)
 {
 	const struct row *x = a, *y = b;
+	enum stuck_sort sort_key = *(const enum stuck_sort *)key;
+	int c = 0;
 
-	if (x->age_known != y->age_known)
-		return x->age_known - y->age_known;	/* unknown: oldest */
-	return x->age_ns < y->age_ns ? 1 : x->age_ns > y->age_ns ? -1 : 0;
+	if (sort_key == SORT_UNREAD)
+		c = -cmp_u64(x->unread, y->unread);
+	else if (sort_key == SORT_PID)
+		c = cmp_u64(first_pid(x), first_pid(y));
+	if (!c)
+		c = by_age(x, y);
+	return c ? c : cmp_u64(x->cookie, y->cookie);
 }
 
 static void age_text(char *buf, size_t len, const struct row *r)
 {
 	char d[32];
 
+	if (r->kind == AGE_UNKNOWN) {
+		snprintf(buf, len, "?");
+		return;
+	}
 	tc_format_duration(d, sizeof(d), r->age_ns);
-	snprintf(buf, len, "%s%s", r->age_known ? "" : ">=", d);
+	snprintf(buf, len, "%s%s", r->kind == AGE_AT_LEAST ? ">=" : "", d);
 }
 
-/* Rows are sorted oldest first, so a process's first row is its oldest. */
+/*
+ * The summary per process and state.  A shared socket counts for every
+ * process holding it (once, however many descriptors).  Sorting (holder,
+ * row) pairs keeps it O(n log n) for any number of processes.
+ */
+struct item {
+	int pid;		/* INT_MAX: no process */
+	const char *comm;
+	uint8_t state;
+	int row;
+};
+
 struct summary {
 	int pid;
 	const char *comm;
@@ -218,168 +413,407 @@ struct summary {
 	const struct row *oldest;
 };
 
-static int summarise(const struct stuck *s, struct summary *out)
+static int item_cmp(const void *a, const void *b)
 {
-	int n = 0, j;
+	const struct item *x = a, *y = b;
 
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->state != y->state)
+		return x->state - y->state;
+	return x->row - y->row;
+}
+
+/* Oldest first, as the list; then by pid. */
+static int summary_cmp(const void *a, const void *b)
+{
+	const struct summary *x = a, *y = b;
+	int c = by_age(x->oldest, y->oldest);
+
+	if (c)
+		return c;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->state - y->state;
+}
+
+static struct item *holder_items(const struct stuck *s, size_t *n)
+{
+	struct item *it;
+	size_t k = 0;
+
+	for (int i = 0; i < s->nrows; i++)
+		k += s->rows[i].h.n ? s->rows[i].h.n : 1;
+	it = calloc(k + 1, sizeof(*it));
+	if (!it)
+		return NULL;
+	*n = 0;
 	for (int i = 0; i < s->nrows; i++) {
 		const struct row *r = &s->rows[i];
-		int pid = r->owner ? r->owner->pid : 0;
 
-		for (j = 0; j < n; j++)
-			if (out[j].pid == pid && out[j].state == r->state)
-				break;
-		if (j == n) {
-			out[n++] = (struct summary){ .pid = pid, .state = r->state,
-				.comm = r->owner ? r->owner->comm : "(no process)",
-				.oldest = r };
-		}
-		out[j].count++;
-		out[j].unread += r->unread;
+		for (size_t j = 0; j < r->h.n; j++)
+			it[(*n)++] = (struct item){ r->h.o[j].pid,
+				r->h.o[j].comm, r->state, i };
+		if (!r->h.n)
+			it[(*n)++] = (struct item){ INT_MAX, NULL, r->state, i };
 	}
-	return n;
+	qsort(it, *n, sizeof(*it), item_cmp);
+	return it;
 }
 
-static void print_human(const struct stuck *s, const struct summary *sum,
-			int nsum)
+static int summarise(const struct stuck *s, struct summary **out)
+{
+	struct summary *sum, *g = NULL;
+	struct item *it;
+	size_t n;
+	int ns = 0;
+
+	it = holder_items(s, &n);
+	sum = it ? calloc(n + 1, sizeof(*sum)) : NULL;
+	if (!sum) {
+		free(it);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = &s->rows[it[i].row];
+
+		if (i && !item_cmp(&it[i - 1], &it[i]))
+			continue;	/* one process, two descriptors */
+		if (!g || g->pid != it[i].pid || g->state != it[i].state) {
+			g = &sum[ns++];
+			*g = (struct summary){ it[i].pid, it[i].comm,
+				it[i].state, 0, 0, r };
+		}
+		g->count++;
+		g->unread += r->unread;
+		if (by_age(r, g->oldest) < 0)
+			g->oldest = r;
+	}
+	qsort(sum, ns, sizeof(*sum), summary_cmp);
+	free(it);
+	*out = sum;
+	return ns;
+}
+
+static long listed(const struct stuck *s)
+{
+	if (s->o->summary_only)
+		return 0;
+	return s->o->top && s->o->top < s->nrows ? s->o->top : s->nrows;
+}
+
+struct widths {
+	int state, age, unread, local, remote, netns;
+};
+
+static int max(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Columns as wide as their widest cell: IPv6 endpoints vary a lot. */
+static void measure(const struct stuck *s, struct widths *w)
+{
+	char buf[64];
+
+	*w = (struct widths){ 5, 3, 6, 5, 6, 5 };
+	for (long i = 0; i < listed(s); i++) {
+		const struct row *r = &s->rows[i];
+
+		w->state = max(w->state, strlen(tc_state_name(r->state)));
+		age_text(buf, sizeof(buf), r);
+		w->age = max(w->age, strlen(buf));
+		w->unread = max(w->unread, snprintf(buf, sizeof(buf), "%u",
+						    r->unread));
+		tc_format_endpoint(buf, sizeof(buf), r->family, r->saddr,
+				   r->sport);
+		w->local = max(w->local, strlen(buf));
+		tc_format_endpoint(buf, sizeof(buf), r->family, r->daddr,
+				   r->dport);
+		w->remote = max(w->remote, strlen(buf));
+		w->netns = max(w->netns, snprintf(buf, sizeof(buf), "%u",
+						  r->netns));
+	}
+}
+
+static void print_rows(FILE *f, const struct stuck *s)
 {
 	char age[40], l[64], r[64];
+	struct widths w;
 
-	if (!s->nrows)
-		printf("no sockets stuck\n");
-	else
-		printf("%-11s %9s %7s %-15s %4s %-23s %-23s %8s %s\n", "STATE",
-		       "AGE", "PID", "COMM", "FD", "LOCAL", "REMOTE", "UNREAD",
-		       "NETNS");
-	for (int i = 0; i < s->nrows; i++) {
-		const struct row *w = &s->rows[i];
+	measure(s, &w);
+	fprintf(f, "%-*s %*s %*s %-*s %-*s %-*s %s\n", w.state, "STATE",
+		w.age, "AGE", w.unread, "UNREAD", w.local, "LOCAL", w.remote,
+		"REMOTE", w.netns, "NETNS", "OWNERS");
+	for (long i = 0; i < listed(s); i++) {
+		const struct row *x = &s->rows[i];
 
-		age_text(age, sizeof(age), w);
-		tc_format_endpoint(l, sizeof(l), w->family, w->saddr, w->sport);
-		tc_format_endpoint(r, sizeof(r), w->family, w->daddr, w->dport);
-		if (w->owner)
-			printf("%-11s %9s %7d %-15s %4d ", tc_state_name(w->state),
-			       age, w->owner->pid, w->owner->comm, w->owner->fd);
-		else
-			printf("%-11s %9s %7s %-15s %4s ", tc_state_name(w->state),
-			       age, "-", "-", "-");
-		printf("%-23s %-23s %8u %u\n", l, r, w->unread, w->netns);
+		age_text(age, sizeof(age), x);
+		tc_format_endpoint(l, sizeof(l), x->family, x->saddr, x->sport);
+		tc_format_endpoint(r, sizeof(r), x->family, x->daddr, x->dport);
+		fprintf(f, "%-*s %*s %*u %-*s %-*s %-*u ", w.state,
+			tc_state_name(x->state), w.age, age, w.unread,
+			x->unread, w.local, l, w.remote, r, w.netns, x->netns);
+		tc_print_holders(f, &x->h);
+		fputc('\n', f);
 	}
+	if (listed(s) < s->nrows && !s->o->summary_only)
+		fprintf(f, "(%ld more not listed: --top)\n",
+			s->nrows - listed(s));
+}
+
+static void print_summary(FILE *f, const struct stuck *s,
+			  const struct summary *sum, int nsum)
+{
+	char age[40];
+
 	if (nsum)
-		printf("\nby process:\n");
+		fprintf(f, "%sby process (a shared socket counts for each holder):\n",
+			s->o->summary_only ? "" : "\n");
 	for (int i = 0; i < nsum; i++) {
-		age_text(age, sizeof(age), sum[i].oldest);
-		printf("  %7d %-15s %d socket%s in %s, oldest %s, %llu bytes unread\n",
-		       sum[i].pid, sum[i].comm, sum[i].count,
-		       sum[i].count == 1 ? "" : "s", tc_state_name(sum[i].state),
-		       age, (unsigned long long)sum[i].unread);
-	}
-	if (s->older_unknown) {
-		tc_format_duration(age, sizeof(age), s->uptime);
-		printf("\n%d more socket%s in these states since before tcpclose was loaded %s ago; their age is unknown until --min-age is reached\n",
-		       s->older_unknown, s->older_unknown == 1 ? "" : "s", age);
+		const struct summary *k = &sum[i];
+
+		age_text(age, sizeof(age), k->oldest);
+		if (k->pid == INT_MAX) {
+			fprintf(f, "  %7s -", "-");
+		} else {
+			fprintf(f, "  %7d ", k->pid);
+			tc_print_escaped(f, k->comm, strlen(k->comm));
+		}
+		fprintf(f, " %d socket%s in %s, oldest %s, %llu bytes unread\n",
+			k->count, k->count == 1 ? "" : "s",
+			tc_state_name(k->state), age,
+			(unsigned long long)k->unread);
 	}
 }
 
-static void json_row(const struct row *w)
+static void print_notes(FILE *f, const struct stuck *s)
+{
+	const struct tcpclose_stats *st = s->in->st;
+	int unknown = 0;
+
+	for (int i = 0; i < WHY_MAX; i++)
+		unknown += s->unknown[i];
+	if (!s->nrows)
+		fprintf(f, s->hidden ? "no sockets known to be stuck\n" :
+			"no sockets stuck\n");
+	if (unknown)
+		fprintf(f, "\nage \"?\": unknown, counted as stuck (--known-only leaves them out):\n");
+	for (int i = 0; i < WHY_MAX; i++)
+		if (s->unknown[i])
+			fprintf(f, "  %d socket%s: %s\n", s->unknown[i],
+				s->unknown[i] == 1 ? "" : "s", why_help[i]);
+	if (s->hidden)
+		fprintf(f, "%d more socket%s of unknown age not listed (--known-only)\n",
+			s->hidden, s->hidden == 1 ? "" : "s");
+	if (st && (st->table_overflow || st->tw_overflow))
+		fprintf(f, "warning: the live table overflowed: %llu full and %llu timewait sockets were not tracked (module parameter table_size)\n",
+			(unsigned long long)st->table_overflow,
+			(unsigned long long)st->tw_overflow);
+}
+
+static void print_human(FILE *f, const struct stuck *s,
+			const struct summary *sum, int nsum)
+{
+	if (listed(s))
+		print_rows(f, s);
+	print_summary(f, s, sum, nsum);
+	print_notes(f, s);
+}
+
+static void json_age(FILE *f, const char *name, const struct row *r)
+{
+	if (r->kind == AGE_UNKNOWN)
+		fprintf(f, "\"%s_ns\":null", name);
+	else
+		fprintf(f, "\"%s_ns\":%llu", name,
+			(unsigned long long)r->age_ns);
+	fprintf(f, ",\"%s\":\"%s\"", name, kind_names[r->kind]);
+}
+
+/* Owners last: a socket's scalar fields come before any nested object. */
+static void json_row(FILE *f, const struct row *w)
 {
 	char a[64];
 
-	printf("{\"state\":\"%s\",\"age_ns\":%llu,\"age_known\":%s,\"cookie\":%llu,",
-	       tc_state_name(w->state), (unsigned long long)w->age_ns,
-	       w->age_known ? "true" : "false", (unsigned long long)w->cookie);
-	if (w->owner) {
-		printf("\"pid\":%d,\"fd\":%d,\"comm\":", w->owner->pid, w->owner->fd);
-		tc_json_string(stdout, w->owner->comm);
-	} else {
-		printf("\"pid\":null,\"fd\":null,\"comm\":null");
-	}
+	fprintf(f, "{\"state\":\"%s\",", tc_state_name(w->state));
+	json_age(f, "age", w);
+	fprintf(f, ",\"age_known\":%s", w->kind == AGE_EXACT ? "true" : "false");
+	if (w->why)
+		fprintf(f, ",\"age_reason\":\"%s\"", why_names[w->why]);
+	else
+		fprintf(f, ",\"age_reason\":null");
+	fprintf(f, ",\"cookie\":%llu,", (unsigned long long)w->cookie);
 	tc_format_endpoint(a, sizeof(a), w->family, w->saddr, w->sport);
-	printf(",\"local\":");
-	tc_json_string(stdout, a);
+	fprintf(f, "\"local\":\"%s\"", a);
 	tc_format_endpoint(a, sizeof(a), w->family, w->daddr, w->dport);
-	printf(",\"remote\":");
-	tc_json_string(stdout, a);
-	printf(",\"unread\":%u,\"netns\":%u,\"inode\":%llu}", w->unread,
-	       w->netns, (unsigned long long)w->ino);
+	fprintf(f, ",\"remote\":\"%s\",\"unread\":%u,\"netns\":%u,", a,
+		w->unread, w->netns);
+	if (w->netns_cookie)
+		fprintf(f, "\"netns_cookie\":%llu,",
+			(unsigned long long)w->netns_cookie);
+	else
+		fprintf(f, "\"netns_cookie\":null,");
+	fprintf(f, "\"inode\":%llu,\"owners\":", (unsigned long long)w->ino);
+	tc_print_holders_json(f, &w->h);
+	fputc('}', f);
 }
 
-static void print_json(const struct stuck *s, const struct summary *sum,
-		       int nsum)
+static void json_summary(FILE *f, const struct stuck *s,
+			 const struct summary *sum, int nsum)
 {
-	printf("{\"min_age_ns\":%llu,\"module_uptime_ns\":%llu,\"sockets\":[",
-	       (unsigned long long)s->min_age, (unsigned long long)s->uptime);
-	for (int i = 0; i < s->nrows; i++) {
-		printf(i ? "," : "");
-		json_row(&s->rows[i]);
-	}
-	printf("],\"processes\":[");
+	fprintf(f, "\"processes\":[");
 	for (int i = 0; i < nsum; i++) {
-		printf("%s{\"pid\":", i ? "," : "");
-		printf(sum[i].pid ? "%d" : "null", sum[i].pid);
-		printf(",\"comm\":");
-		tc_json_string(stdout, sum[i].comm);
-		printf(",\"state\":\"%s\",\"count\":%d,\"oldest_age_ns\":%llu,\"unread\":%llu}",
-		       tc_state_name(sum[i].state), sum[i].count,
-		       (unsigned long long)sum[i].oldest->age_ns,
-		       (unsigned long long)sum[i].unread);
+		const struct summary *k = &sum[i];
+
+		if (k->pid == INT_MAX) {
+			fprintf(f, "%s{\"pid\":null,\"comm\":null", i ? "," : "");
+		} else {
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "",
+				k->pid);
+			tc_json_string(f, k->comm);
+		}
+		fprintf(f, ",\"state\":\"%s\",\"count\":%d,",
+			tc_state_name(k->state), sum[i].count);
+		json_age(f, "oldest_age", k->oldest);
+		fprintf(f, ",\"unread\":%llu}",
+			(unsigned long long)sum[i].unread);
 	}
-	printf("],\"unknown_age_not_listed\":%d}\n", s->older_unknown);
+	fprintf(f, "]");
 }
 
-static uint32_t own_netns(void)
+static void json_module(FILE *f, const struct stuck *s)
 {
-	struct stat st;
+	const struct tcpclose_stats *st = s->in->st;
 
-	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+	if (!st) {
+		fprintf(f, "\"module\":null,");
+		return;
+	}
+	fprintf(f, "\"module\":{\"uptime_ns\":%llu,\"table_overflow\":%llu,\"tw_overflow\":%llu,\"missed\":%llu,\"expired\":%llu},",
+		(unsigned long long)s->uptime,
+		(unsigned long long)st->table_overflow,
+		(unsigned long long)st->tw_overflow,
+		(unsigned long long)st->missed,
+		(unsigned long long)st->expired);
+}
+
+static void print_json(FILE *f, const struct stuck *s,
+		       const struct summary *sum, int nsum)
+{
+	int unknown = 0;
+
+	for (int i = 0; i < WHY_MAX; i++)
+		unknown += s->unknown[i];
+	fprintf(f, "{\"schema\":%d,\"min_age_ns\":%llu,", TC_JSON_SCHEMA,
+		(unsigned long long)s->o->min_age);
+	json_module(f, s);
+	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,\"netns_not_entered\":%d,",
+		s->nrows, unknown, s->hidden, s->in->netns_missed);
+	if (s->o->summary_only) {
+		fprintf(f, "\"sockets\":null,");
+	} else {
+		fprintf(f, "\"sockets\":[");
+		for (long i = 0; i < listed(s); i++) {
+			fputs(i ? "," : "", f);
+			json_row(f, &s->rows[i]);
+		}
+		fprintf(f, "],");
+	}
+	json_summary(f, s, sum, nsum);
+	fprintf(f, "}\n");
+}
+
+int stuck_report(FILE *f, const struct stuck_opts *o,
+		 const struct stuck_input *in)
+{
+	struct stuck s = { .o = o, .in = in };
+	struct summary *sum = NULL;
+	int nsum;
+
+	if (in->st && in->now > in->st->load_ns)
+		s.uptime = in->now - in->st->load_ns;
+	s.rows = calloc(in->nt + in->nd + 1, sizeof(*s.rows));
+	if (!s.rows)
+		return EXIT_ERROR;
+	merge(&s, in->table, in->nt, in->diag, in->nd);
+	qsort_r(s.rows, s.nrows, sizeof(*s.rows), by_key, (void *)&o->sort);
+	nsum = summarise(&s, &sum);
+	if (nsum < 0) {
+		free(s.rows);
+		return EXIT_ERROR;
+	}
+	if (o->json)
+		print_json(f, &s, sum, nsum);
+	else
+		print_human(f, &s, sum, nsum);
+	free(sum);
+	free(s.rows);
+	return o->fail_if && s.nrows >= o->fail_if ? EXIT_THRESHOLD : EXIT_OK;
+}
+
+/*
+ * sock_diag first, then the table: a socket sock_diag lists was in its
+ * state before the table dump, so if the module recorded it, it is there.
+ */
+static int gather(struct stuck_input *in, struct tcpclose_stats *st,
+		  uint32_t mask)
+{
+	int fd = -1;
+
+	if (access(TCPCLOSE_DEVICE, F_OK) && errno == ENOENT) {
+		fprintf(stderr, "tcpclose: %s not found (module not loaded): listing through sock_diag only, ages unknown\n",
+			TCPCLOSE_DEVICE);
+	} else {
+		fd = dev_open(O_RDONLY | O_NONBLOCK);
+		if (fd < 0 || dev_stats(fd, st, NULL))
+			goto fail;
+		in->st = st;
+	}
+	in->nd = diag_dump_all(mask, "/proc", &in->diag, &in->netns_missed);
+	if (in->nd < 0) {
+		fprintf(stderr, "tcpclose: sock_diag: %m (is tcp_diag available?): cannot list sockets\n");
+		goto fail;
+	}
+	if (in->netns_missed)
+		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
+			in->netns_missed, in->netns_missed == 1 ? "" : "s");
+	if (fd >= 0) {
+		in->nt = dev_dump(fd, &in->table);
+		if (in->nt < 0)
+			goto fail;
+		close(fd);
+	}
+	in->now = mono_now_ns();
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 int cmd_stuck(int argc, char **argv)
 {
-	struct stuck s = { 0 };
-	struct tcpclose_sock *t = NULL;
-	struct diag_sock *d = NULL;
+	struct stuck_input in = { 0 };
 	struct tcpclose_stats st;
-	struct summary *sum;
-	int fd, nt, nd, nsum, rc;
+	struct owner_map owners;
+	struct stuck_opts o;
+	int rc;
 
-	rc = parse(argc, argv, &s);
+	rc = parse(argc, argv, &o);
 	if (rc)
-		return rc;
-	fd = dev_open(O_RDONLY | O_NONBLOCK);
-	if (fd < 0)
-		return EXIT_ERROR;
-	if (dev_stats(fd, &st, NULL) || (nt = dev_dump(fd, &t)) < 0) {
-		close(fd);
+		return rc < 0 ? EXIT_OK : rc;
+	if (gather(&in, &st, o.mask)) {
+		free(in.diag);
+		free(in.table);
 		return EXIT_ERROR;
 	}
-	close(fd);
-	nd = diag_dump(s.mask, &d);
-	if (nd < 0) {
-		fprintf(stderr, "tcpclose: sock_diag unavailable (%m; is inet_diag/tcp_diag loaded?): sockets older than the module are not listed\n");
-		nd = 0;
-	}
-	s.now = mono_now_ns();
-	s.uptime = s.now - st.load_ns;
-	s.my_netns = own_netns();
-	owner_init(&s.owners, "/proc");
-	owner_scan(&s.owners);
-	s.rows = calloc(nt + nd + 1, sizeof(*s.rows));
-	sum = calloc(nt + nd + 1, sizeof(*sum));
-	if (!s.rows || !sum)
-		return EXIT_ERROR;
-	merge(&s, t, nt, d, nd);
-	qsort(s.rows, s.nrows, sizeof(*s.rows), by_age);
-	nsum = summarise(&s, sum);
-	if (s.json)
-		print_json(&s, sum, nsum);
-	else
-		print_human(&s, sum, nsum);
-	rc = s.fail_if && s.nrows >= s.fail_if ? EXIT_THRESHOLD : EXIT_OK;
-	free(sum);
-	free(s.rows);
-	free(t);
-	free(d);
-	owner_free(&s.owners);
+	owner_init(&owners, "/proc");
+	owner_scan(&owners);
+	in.owners = &owners;
+	rc = stuck_report(stdout, &o, &in);
+	free(in.table);
+	free(in.diag);
+	owner_free(&owners);
 	return rc;
 }

@@ -29,15 +29,21 @@ static const char watch_help[] =
 "  -P, --pid PID         sockets owned by, or events run in, process PID\n"
 "  -d, --duration SECS   stop after this long (e.g. 10, 2m)\n"
 "  -c, --count N         stop after N events\n"
+"  -u, --utc             times in UTC, marked Z (default: local time)\n"
+"  -O, --no-owner        do not look for owners in /proc\n"
 "  -h, --help            this help\n"
 "\n"
-"Drops (full kernel rings) are reported on stderr as they happen, and as\n"
-"{\"type\":\"drops\",...} lines with --json.\n";
+"The stream starts now: transitions from before are not shown.  Drops\n"
+"(full kernel rings) are reported on stderr as they happen, and as\n"
+"{\"type\":\"drops\",...} lines with --json.\n"
+"\n"
+"Exit status: 0 after --count, --duration, SIGINT or SIGTERM; 1 when the\n"
+"stream ends otherwise (module unloaded, read or write error).\n";
 
 struct watch_opts {
 	struct tcpclose_filter kf;
-	struct tc_addr_filter addr;
-	int json, pid;
+	struct tc_sock_filter f;
+	int json, utc, no_owner;
 	uint64_t duration_ns;
 	long count;
 };
@@ -60,15 +66,17 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 		{ "pid", required_argument, NULL, 'P' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "utc", no_argument, NULL, 'u' },
+		{ "no-owner", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	unsigned long long n;
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->kf.size = sizeof(o->kf);
-	while ((c = getopt_long(argc, argv, "j46s:p:a:n:P:d:c:h", opts,
+	while ((c = getopt_long(argc, argv, "j46s:p:a:n:P:d:c:uOh", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -85,25 +93,6 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 			if (!o->kf.state_mask)
 				return usage_error("watch", "unknown state in '%s'", optarg);
 			break;
-		case 'p':
-			if (tc_parse_uint(optarg, 1, UINT16_MAX, &n))
-				return usage_error("watch", "bad port '%s' (1-65535)", optarg);
-			o->kf.port = n;
-			break;
-		case 'a':
-			if (tc_addr_filter_parse(&o->addr, optarg))
-				return usage_error("watch", "bad address '%s'", optarg);
-			break;
-		case 'n':
-			if (tc_parse_uint(optarg, 1, UINT32_MAX, &n))
-				return usage_error("watch", "bad namespace inode '%s'", optarg);
-			o->kf.netns = n;
-			break;
-		case 'P':
-			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
-				return usage_error("watch", "bad pid '%s'", optarg);
-			o->pid = n;
-			break;
 		case 'd':
 			if (tc_parse_duration(optarg, &o->duration_ns))
 				return usage_error("watch", "bad duration '%s'", optarg);
@@ -113,47 +102,46 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 				return usage_error("watch", "bad count '%s'", optarg);
 			o->count = n;
 			break;
+		case 'u':
+			o->utc = 1;
+			break;
+		case 'O':
+			o->no_owner = 1;
+			break;
 		case 'h':
 			fputs(watch_help, stdout);
-			exit(EXIT_OK);
+			return -1;
 		default:
-			return usage_error("watch", "see 'tcpclose watch --help'");
+			rc = tc_filter_option("watch", c, optarg, &o->f);
+			if (rc < 0)
+				return usage_error("watch", "see 'tcpclose watch --help'");
+			if (rc)
+				return rc;
 		}
 	}
+	/* The module filters by port and namespace before copying. */
+	o->kf.port = o->f.port;
+	o->kf.netns = o->f.netns;
 	if (optind < argc)
 		return usage_error("watch", "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
-/*
- * Owners come from /proc; rescanning it for every event would be costly
- * in a storm, so a miss triggers a rescan at most once a second.
- */
-static const struct tc_owner *lookup_owner(struct owner_map *m, uint64_t ino)
-{
-	static uint64_t last_scan;
-	const struct tc_owner *o;
-
-	if (!ino)
-		return NULL;
-	o = owner_find(m, ino);
-	if (!o && mono_now_ns() - last_scan > 1000000000ULL) {
-		owner_scan(m);
-		last_scan = mono_now_ns();
-		o = owner_find(m, ino);
-	}
-	return o;
-}
-
 static int wanted(const struct watch_opts *o, const struct tcpclose_event *ev,
-		  const struct tc_owner *owner)
+		  const struct tc_holders *h)
 {
-	if (!tc_addr_match(&o->addr, ev->family, ev->saddr, ev->daddr))
+	int pid = o->f.pid;
+
+	if (!tc_addr_match(&o->f.addr, ev->family, ev->saddr, ev->daddr))
 		return 0;
-	if (o->pid && !(owner && owner->pid == o->pid) &&
-	    !((ev->flags & TCPCLOSE_F_PROCESS) && (int)ev->pid == o->pid))
-		return 0;
-	return 1;
+	if (!pid)
+		return 1;
+	if ((ev->flags & TCPCLOSE_F_PROCESS) && (int)ev->pid == pid)
+		return 1;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->o[i].pid == pid)
+			return 1;
+	return 0;
 }
 
 static void report_drops(int fd, int json, uint64_t *seen_drops)
@@ -163,7 +151,8 @@ static void report_drops(int fd, int json, uint64_t *seen_drops)
 	if (dev_stats(fd, &st, NULL) || st.dropped == *seen_drops)
 		return;
 	if (json)
-		printf("{\"type\":\"drops\",\"dropped\":%llu,\"total_dropped\":%llu}\n",
+		printf("{\"schema\":%d,\"type\":\"drops\",\"dropped\":%llu,\"total_dropped\":%llu}\n",
+		       TC_JSON_SCHEMA,
 		       (unsigned long long)(st.dropped - *seen_drops),
 		       (unsigned long long)st.dropped);
 	fflush(stdout);
@@ -173,61 +162,120 @@ static void report_drops(int fd, int json, uint64_t *seen_drops)
 	*seen_drops = st.dropped;
 }
 
-static int stream(int fd, const struct watch_opts *o)
+struct watch {
+	const struct watch_opts *o;
+	struct owner_resolver owners;
+	uint64_t offset, drops, end;
+	long shown;
+};
+
+/* One record; 1 when --count is reached. */
+static int show(struct watch *w, const struct tcpclose_event *ev)
 {
-	struct tcpclose_event buf[128];
-	struct tcpclose_stats st;
-	struct owner_map owners;
-	uint64_t offset = mono_to_real_ns(), drops, end;
+	const struct watch_opts *o = w->o;
+	struct tc_holders h = { 0 };
+
+	if (!o->no_owner)
+		resolver_find(&w->owners, ev->ino, &h);
+	if (!wanted(o, ev, &h))
+		return 0;
+	if (o->json)
+		tc_print_event_json(stdout, ev, &h, w->offset);
+	else
+		tc_print_event(stdout, ev, &h, w->offset, o->utc);
+	return o->count && ++w->shown >= o->count;
+}
+
+/* Every record of a read(); 1 at --count, -1 for one it cannot decode. */
+static int show_all(struct watch *w, const void *buf, size_t len)
+{
+	struct tcpclose_event ev;
+	char err[256];
+	size_t off = 0;
+	int rc = 0;
+
+	if (!w->o->no_owner)
+		resolver_lock(&w->owners);
+	while (!rc && (rc = tc_next_record(buf, len, &off, &ev, err,
+					   sizeof(err))) > 0)
+		rc = show(w, &ev);
+	if (!w->o->no_owner)
+		resolver_unlock(&w->owners);
+	if (rc < 0)
+		fprintf(stderr, "tcpclose: %s: %s\n", TCPCLOSE_DEVICE, err);
+	return rc;
+}
+
+/* @what: "read" or "poll". */
+static int io_error(const char *what, int err)
+{
+	if (err == EBUSY)
+		fprintf(stderr, "tcpclose: %s %s: too many readers (module parameter max_readers)\n",
+			what, TCPCLOSE_DEVICE);
+	else if (err == ENODEV)
+		fprintf(stderr, "tcpclose: %s %s: the module is going away; stream ended\n",
+			what, TCPCLOSE_DEVICE);
+	else
+		fprintf(stderr, "tcpclose: %s %s: %s\n", what, TCPCLOSE_DEVICE,
+			strerror(err));
+	return EXIT_ERROR;
+}
+
+/*
+ * Reads until the user's end (--count, --duration, a signal: status 0)
+ * or the stream's (end of file, an error: status 1, so that a service
+ * manager restarts it).
+ */
+static int drain(struct watch *w, int fd)
+{
+	/* Records carry their size: room for the largest a u16 can say. */
+	static char buf[65536] __attribute__((aligned(8)));
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	long shown = 0;
 	ssize_t n;
 
-	if (dev_stats(fd, &st, NULL))
-		return EXIT_ERROR;
-	drops = st.dropped;
-	end = o->duration_ns ? mono_now_ns() + o->duration_ns : 0;
-	owner_init(&owners, "/proc");
-	owner_scan(&owners);
-	if (!o->json)
-		tc_print_event_header(stdout);
-	while (!stop && (!end || mono_now_ns() < end)) {
+	while (!stop && (!w->end || mono_now_ns() < w->end)) {
 		if (poll(&p, 1, 200) < 0 && errno != EINTR)
-			break;
+			return io_error("poll", errno);
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0) {
 			fprintf(stderr, "tcpclose: the module is going away; stream ended\n");
-			break;
+			return EXIT_ERROR;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (n < 0) {
-			fprintf(stderr, "tcpclose: read %s: %s%s\n", TCPCLOSE_DEVICE,
-				strerror(errno), errno == EBUSY ?
-				" (another tcpclose watch is reading the stream)" : "");
-			owner_free(&owners);
+		if (n < 0)
+			return io_error("read", errno);
+		n = show_all(w, buf, n);
+		if (n < 0 || tc_flush_stdout())
 			return EXIT_ERROR;
-		}
-		for (int i = 0; i < n / (ssize_t)sizeof(buf[0]); i++) {
-			const struct tc_owner *ow = lookup_owner(&owners,
-								 buf[i].ino);
-
-			if (!wanted(o, &buf[i], ow))
-				continue;
-			if (o->json)
-				tc_print_event_json(stdout, &buf[i], ow, offset);
-			else
-				tc_print_event(stdout, &buf[i], ow, offset);
-			if (o->count && ++shown >= o->count) {
-				stop = 1;
-				break;
-			}
-		}
-		fflush(stdout);
-		report_drops(fd, o->json, &drops);
+		if (n > 0)
+			return EXIT_OK;
+		report_drops(fd, w->o->json, &w->drops);
 	}
-	owner_free(&owners);
 	return EXIT_OK;
+}
+
+static int stream(int fd, const struct watch_opts *o)
+{
+	struct watch w = { .o = o, .offset = mono_to_real_ns() };
+	struct tcpclose_stats st;
+	int rc;
+
+	if (dev_stats(fd, &st, NULL))
+		return EXIT_ERROR;
+	w.drops = st.dropped;
+	w.end = o->duration_ns ? mono_now_ns() + o->duration_ns : 0;
+	if (!o->no_owner &&
+	    resolver_start(&w.owners, "/proc", 200000000ULL)) {
+		fprintf(stderr, "tcpclose: cannot start the owner thread: %m (try --no-owner)\n");
+		return EXIT_ERROR;
+	}
+	if (!o->json)
+		tc_print_event_header(stdout);
+	rc = drain(&w, fd);
+	if (!o->no_owner)
+		resolver_stop(&w.owners);
+	return rc;
 }
 
 int cmd_watch(int argc, char **argv)
@@ -237,7 +285,7 @@ int cmd_watch(int argc, char **argv)
 
 	rc = parse(argc, argv, &o);
 	if (rc)
-		return rc;
+		return rc < 0 ? EXIT_OK : rc;
 	fd = dev_open(O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return EXIT_ERROR;
@@ -245,6 +293,7 @@ int cmd_watch(int argc, char **argv)
 		close(fd);
 		return EXIT_ERROR;
 	}
+	stop = 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rc = stream(fd, &o);
