@@ -4,6 +4,9 @@
 #   make                  module for KDIR and the reader
 #   make check            everything, on every supported kernel, in qemu
 #   make check KERNELS=6.1
+#   make check KERNELS="6.1-rt 6.12-rt 6.1-cloud 6.12-cloud"   Debian flavours
+#   make check-debug      the VM selftests on a KASAN/lockdep/kmemleak/UBSAN
+#                         kernel built once from linux-source-6.12
 #   make demo             boot a VM and watch tcpclose at work
 #   make bench            overhead on connection close rate, as ratios,
 #                         beside ftrace, tcpstates and bpftrace (VM, TCG)
@@ -37,7 +40,7 @@ TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c \
 	      userspace/text.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check demo bench bench-ring install uninstall \
+.PHONY: all module reader clean check check-debug demo bench bench-ring install uninstall \
 	style sparse selftests-static host-tests install-module install-reader \
 	install-dkms uninstall-module uninstall-reader deb
 
@@ -92,6 +95,15 @@ host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose
 
 check:
 	lab/check.sh $(KERNELS)
+
+# The debug lane (Documentation/selftests.rst): lab/debug-kernel.sh builds
+# the kernel on the first run (cached after), then the usual run on it.
+# KASAN and lockdep under TCG are slow, and KASAN's shadow wants memory.
+DEBUG_VM_TIMEOUT ?= 5400
+DEBUG_VM_MEM     ?= 2048
+check-debug:
+	TCPCLOSE_VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) VM_MEM=$(DEBUG_VM_MEM) \
+		lab/check.sh 6.12-debug
 
 demo:
 	lab/demo-vm.sh $(firstword $(KERNELS)) demo

@@ -5,7 +5,11 @@
 # on the host).  Prints the kernel release.
 . "$(dirname "$0")/lib.sh"
 
-name=${1:?usage: fetch-kernel.sh 6.1|6.12}
+name=${1:?usage: fetch-kernel.sh NAME (6.1, 6.12, 6.1-rt, 6.12-cloud, 6.12-debug ...)}
+# The debug kernel is built from source, once (cached by its config).
+case $name in
+*-debug) exec "$LAB_DIR/debug-kernel.sh" ;;
+esac
 if ! apt-cache show linux-headers-amd64 >/dev/null 2>&1; then
 	apt-get update -qq || die "apt-get update failed"
 fi

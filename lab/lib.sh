@@ -10,27 +10,50 @@ DEBS=$CACHE/debs
 die() { echo "lab: error: $*" >&2; exit 1; }
 say() { echo "lab: $*" >&2; }
 
-# Kernel release of a short name ("6.1", "6.12"), resolved from the package
-# lists so that a Debian point release does not break the lab.
+KERNEL_NAMES="6.1 6.12 6.1-rt 6.12-rt 6.1-cloud 6.12-cloud 6.12-debug"
+
+# Kernel release of a short name, resolved from the package lists so that a
+# Debian point release does not break the lab.  NAME is a series (6.1,
+# 6.12), optionally with a Debian flavour: -rt (rt-amd64, PREEMPT_RT) or
+# -cloud (cloud-amd64); each comes as linux-headers-KREL and
+# linux-image-KREL-unsigned.  6.12-debug is built, not fetched
+# (lab/debug-kernel.sh).
 resolve_krel() {
-	local name=$1 pkg
+	local name=$1 pkg flavour=amd64
 	case $name in
-	6.1)
-		pkg=$(apt-cache depends linux-headers-amd64 2>/dev/null |
-		      sed -n 's/.*Depends: linux-headers-\(6\.1\.[0-9-]*-amd64\)$/\1/p' |
+	6.12-debug)
+		"$LAB_DIR/debug-kernel.sh" --krel
+		return
+		;;
+	6.1|6.12) ;;
+	6.1-rt|6.12-rt) flavour=rt-amd64 ;;
+	6.1-cloud|6.12-cloud) flavour=cloud-amd64 ;;
+	*)
+		die "unknown kernel '$name' (supported: $KERNEL_NAMES)"
+		;;
+	esac
+	case $name in
+	6.1|6.1-*)
+		pkg=$(apt-cache depends "linux-headers-$flavour" 2>/dev/null |
+		      sed -n "s/.*Depends: linux-headers-\(6\.1\.[0-9-]*-$flavour\)\$/\1/p" |
 		      head -n1)
 		;;
-	6.12)
+	6.12|6.12-*)
 		pkg=$(apt-cache pkgnames linux-headers-6.12. 2>/dev/null |
-		      sed -n 's/^linux-headers-\(6\.12\.[0-9]*+deb12-amd64\)$/\1/p' |
+		      sed -n "s/^linux-headers-\(6\.12\.[0-9]*+deb12-$flavour\)\$/\1/p" |
 		      sort -V | tail -n1)
-		;;
-	*)
-		die "unknown kernel '$name' (supported: 6.1 6.12)"
 		;;
 	esac
 	[ -n "$pkg" ] || die "no Debian headers package found for kernel $name; run 'apt-get update'"
 	echo "$pkg"
+}
+
+# The lane of a kernel name: "debug" for the debug kernel, else "normal".
+lane_of() {
+	case $1 in
+	*-debug) echo debug ;;
+	*) echo normal ;;
+	esac
 }
 
 kdir_of() { echo "$CACHE/kernels/$1/root/usr/src/linux-headers-$1"; }

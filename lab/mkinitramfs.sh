@@ -5,6 +5,9 @@
 # reader from BINDIR, the kernel modules the tests need (decompressed), and
 # iproute2's ip/tc (busybox's have no netns or netem).  MODE is "check"
 # (run selftests/vm-run.sh), "demo" (lab/demo.sh) or "bench" (lab/bench.sh).
+# A module the kernel has built in (modules.builtin) is skipped.
+# TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS
+# go to the guest's /etc/lane.env for vm-run.sh.
 . "$(dirname "$0")/lib.sh"
 
 krel=$1 ko=$2 bindir=$3 out=$4 mode=${5:-check}
@@ -38,8 +41,11 @@ mkdir -p "$stage/usr/lib/tc" && cp -r /usr/lib/tc/. "$stage/usr/lib/tc/" 2>/dev/
 # Kernel modules in load order, each after its dependencies.
 n=0
 for want in veth sch_netem tcp_diag; do
-	line=$(grep -E "/$want\.ko(\.xz|\.zst)?:" "$moddir/modules.dep") ||
-		die "kernel $krel has no module $want"
+	if ! line=$(grep -E "/$want\.ko(\.xz|\.zst)?:" "$moddir/modules.dep"); then
+		grep -qE "/$want\.ko$" "$moddir/modules.builtin" 2>/dev/null &&
+			continue
+		die "kernel $krel has no module $want, built in or not"
+	fi
 	for m in $(echo "${line#*:}" | tr ' ' '\n' | tac) "${line%%:*}"; do
 		base=$(basename "$m")
 		base=${base%.xz}
@@ -67,6 +73,12 @@ else
 fi
 cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
+{
+	echo "LANE=${TCPCLOSE_LANE:-normal}"
+	for v in TCPCLOSE_SOAK_CYCLES TCPCLOSE_SOAK_MS; do
+		[ -n "${!v:-}" ] && echo "$v=${!v}"
+	done
+} >"$stage/etc/lane.env"
 
 # add_tool NAME PATH: one of the bench's tracers from the unpacked packages
 # in $troot, with its shared libraries (those of the packages first, then
@@ -125,7 +137,10 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 export PATH=/tests:/iproute2:/bin:/sbin
 ip link set lo up
-for m in /lib/modules/deps/*.ko; do insmod \$m || echo "lab: insmod \$m failed"; done
+for m in /lib/modules/deps/*.ko; do
+	[ -e "\$m" ] || continue	# all built in
+	insmod \$m || echo "lab: insmod \$m failed"
+done
 sh /tests/$(case $mode in demo) echo demo.sh ;; bench) echo bench.sh ;; *) echo vm-run.sh ;; esac)
 echo "TCPCLOSE-VM-DONE"
 poweroff -f

@@ -6,6 +6,9 @@
 # guest did not finish (timeout, panic, oops: oops=panic makes an oops end
 # the run at once).  VM_MEM sets the guest's memory in MB (default 1024;
 # the bench raises it for bpftrace's libraries in the initramfs).
+# One qemu line for every kernel the lab has: Debian's amd64, rt-amd64 and
+# cloud-amd64 flavours and the debug kernel all have the 8250 serial
+# console built in (ttyS0) and ACPI for poweroff on q35.
 . "$(dirname "$0")/lib.sh"
 
 krel=$1 initrd=$2 log=$3 tmo=${4:-900}

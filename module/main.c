@@ -126,13 +126,13 @@ static int __init tc_check_params(void)
 		pr_err("max_readers=%u: must be from 1 to 64\n", tc_max_readers);
 		return -EINVAL;
 	}
-	return tc_check_memory();
 	if (strcmp(tc_hook_mode, "auto") && strcmp(tc_hook_mode, "kprobe") &&
 	    strcmp(tc_hook_mode, "tracepoint")) {
 		pr_err("hook=%s: must be auto, tracepoint or kprobe\n",
 		       tc_hook_mode);
 		return -EINVAL;
 	}
+	return tc_check_memory();
 }
 
 static int __init tc_init(void)
