@@ -251,6 +251,7 @@ static pthread_mutex_t note_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct fuzzer {
 	pthread_t th;
+	pid_t tid;		/* for /proc/self/task/TID when it hangs */
 	uint64_t rng;
 	char *region;		/* REGION bytes, then a PROT_NONE guard page */
 	char *none;		/* a PROT_NONE page */
@@ -269,6 +270,16 @@ static uint64_t rnd(struct fuzzer *f)
 
 /* Bit i set: errno i is fine for this call. */
 #define E(e) (1ULL << (e))
+
+/*
+ * NOTE(what, call, allowed): errno read after the call (as an argument
+ * beside it, its order of evaluation would be unspecified).
+ */
+#define NOTE(what, call, allowed)				\
+	do {							\
+		long rc_ = (long)(call);			\
+		note(what, rc_, errno, allowed);		\
+	} while (0)
 
 static void note(const char *what, long rc, int err, uint64_t allowed)
 {
@@ -320,6 +331,18 @@ static uint32_t some_size(struct fuzzer *f, uint32_t exact)
 	return PICK(f, sizes);
 }
 
+/* The structure an ioctl number takes, as far as fuzz_ioctl() fills it. */
+static size_t arg_size(unsigned int nr)
+{
+	switch (nr) {
+	case 2: return sizeof(struct tcpclose_stats);
+	case 3:
+	case 4: return sizeof(struct tcpclose_filter);
+	case 5: return sizeof(struct tcpclose_dump);
+	default: return 0;
+	}
+}
+
 static void fuzz_ioctl(struct fuzzer *f, int fd)
 {
 	const unsigned long base[] = {
@@ -349,10 +372,13 @@ static void fuzz_ioctl(struct fuzzer *f, int fd)
 		break;
 	}
 	arg = some_ptr(f, sz);
-	/* Plausible contents where the pointer is good. */
+	/*
+	 * Plausible contents where the pointer is good and the encoded size
+	 * holds the structure (a shrunken size ends it at the guard page).
+	 */
 	if (arg == at_end(f, sz)) {
 		fill_random(f, arg, sz);
-		switch (_IOC_NR(cmd)) {
+		switch (sz >= arg_size(_IOC_NR(cmd)) ? _IOC_NR(cmd) : 0) {
 		case 2: {
 			struct tcpclose_stats *st = arg;
 			const uint32_t nr[] = { 0, 1, 2, 64, 4096, 0xffffffffU };
@@ -418,11 +444,15 @@ static void fuzz_read(struct fuzzer *f, int fd)
 	int flags = fcntl(fd, F_GETFL);
 	ssize_t n;
 
-	/* Blocking files read only when poll says there is something. */
+	/*
+	 * Blocking files read only when poll says there is something: not on
+	 * POLLERR (no stream yet, e.g. max_readers reached), since by the time
+	 * of the read a stream may start, empty, and wait for good.
+	 */
 	if (!(flags & O_NONBLOCK)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		if (poll(&p, 1, 0) != 1)
+		if (poll(&p, 1, 0) != 1 || p.revents != POLLIN)
 			return;
 	}
 	n = read(fd, buf, count);
@@ -458,10 +488,10 @@ static void fuzz_one(struct fuzzer *f)
 	case 11:
 		p.fd = fd;
 		p.events = rnd(f) % 2 ? POLLIN : POLLIN | POLLOUT | POLLPRI;
-		note("poll", poll(&p, 1, rnd(f) % 3 ? 0 : 10), errno, E(EINTR));
+		NOTE("poll", poll(&p, 1, rnd(f) % 3 ? 0 : 10), E(EINTR));
 		break;
 	case 12:
-		note("close", close(fd), errno, 0);
+		NOTE("close", close(fd), 0);
 		f->fds[slot] = -1;
 		break;
 	case 13:
@@ -472,10 +502,10 @@ static void fuzz_one(struct fuzzer *f)
 		f->fds[slot] = nfd;
 		break;
 	case 14:
-		note("write", write(fd, f->region, REC), errno, E(EINVAL) | E(EBADF));
-		note("lseek", lseek(fd, 0, SEEK_SET), errno, E(ESPIPE));
-		note("mmap", mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0) ==
-		     MAP_FAILED ? -1 : 0, errno, E(ENODEV) | E(EACCES));
+		NOTE("write", write(fd, f->region, REC), E(EINVAL) | E(EBADF));
+		NOTE("lseek", lseek(fd, 0, SEEK_SET), E(ESPIPE));
+		NOTE("mmap", mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0) ==
+		     MAP_FAILED ? -1 : 0, E(ENODEV) | E(EACCES));
 		break;
 	default:
 		/* Another process shares the file for a moment. */
@@ -483,7 +513,14 @@ static void fuzz_one(struct fuzzer *f)
 			break;
 		pid = fork();
 		if (!pid) {
-			if (read(fd, at_end(f, 4 * REC), 4 * REC) < 0)
+			/*
+			 * The same file, so the same stream: a blocking read
+			 * would wait for a record that may never come.
+			 */
+			p.fd = fd;
+			p.events = POLLIN;
+			if (poll(&p, 1, 0) == 1 && p.revents == POLLIN &&
+			    read(fd, at_end(f, 4 * REC), 4 * REC) < 0)
 				_exit(0);
 			_exit(0);
 		}
@@ -493,10 +530,25 @@ static void fuzz_one(struct fuzzer *f)
 	}
 }
 
+/* Where a hung thread (and any child it waits for) sleeps in the kernel. */
+static void show_task(pid_t tid)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "for t in /proc/self/task/%d /proc/[0-9]*/task/*; do "
+		 "grep -q '^State:.*[DS]' $t/status 2>/dev/null || continue; "
+		 "echo \"$t $(cat $t/comm) $(cat $t/wchan)\"; cat $t/stack; "
+		 "done 2>/dev/null | grep -B1 -A12 tcpclose | head -60", tid);
+	if (system(cmd))
+		tap_info("no task sleeps in tcpclose");
+}
+
 static void *fuzz_thread(void *arg)
 {
 	struct fuzzer *f = arg;
 
+	f->tid = gettid();
 	while (!atomic_load(&stop))
 		fuzz_one(f);
 	for (int i = 0; i < FDS; i++) {
@@ -758,6 +810,7 @@ int main(int argc, char **argv)
 			ts.tv_sec += 30;
 			if (pthread_timedjoin_np(fz[i].th, NULL, &ts)) {
 				tap_info("cycle %d: fuzzer %d stuck for 30 s", c, i);
+				show_task(fz[i].tid);
 				stuck = 1;
 			}
 		}
