@@ -130,26 +130,6 @@ static void port_range(void)
 	}
 }
 
-static socklen_t churn_addr(struct sockaddr_storage *ss, int family,
-			    const char *addr, int port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s->sin_addr);
-		return sizeof(*s);
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(port);
-	inet_pton(AF_INET6, addr, &s6->sin6_addr);
-	return sizeof(*s6);
-}
-
 /*
  * Listen in namespace @srv, connect from namespace @cli, and close in turn:
  * client first, server first, server with unread data (RST), client with
@@ -172,7 +152,7 @@ static pid_t churn(const char *srv, const char *cli, int family,
 	port_range();
 	lfd = socket(family, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	len = churn_addr(&ss, family, addr, 0);
+	len = make_addr(&ss, family, addr, 0);
 	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 256))
 		_exit(1);
 	len = sizeof(ss);
@@ -186,7 +166,7 @@ static pid_t churn(const char *srv, const char *cli, int family,
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int c = socket(family, SOCK_STREAM, 0), s;
 
-		len = churn_addr(&ss, family, addr, port);
+		len = make_addr(&ss, family, addr, port);
 		if (connect(c, (struct sockaddr *)&ss, len)) {
 			close(c);
 			sleep_ms(10);

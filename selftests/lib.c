@@ -180,8 +180,8 @@ uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd)
 	return c;
 }
 
-static socklen_t make_addr(struct sockaddr_storage *ss, int family,
-			   const char *addr, int port)
+socklen_t make_addr(struct sockaddr_storage *ss, int family,
+		    const char *addr, int port)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (family == AF_INET) {

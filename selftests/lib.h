@@ -41,6 +41,9 @@ uint64_t sock_cookie(int fd);
  * FIN_WAIT2 > TIME_WAIT and returns the client's cookie.
  */
 uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd);
+/* A sockaddr for a textual IPv4 or IPv6 address; returns its length. */
+socklen_t make_addr(struct sockaddr_storage *ss, int family,
+		    const char *addr, int port);
 /* A listener on addr (port 0: any); its port in *port. */
 int tcp_listen(int family, const char *addr, int *port);
 int tcp_connect(int family, const char *addr, int port);
