@@ -115,8 +115,7 @@ static long tc_ioc_set_filter(struct tc_reader *r, void __user *arg)
 	    f.state_mask & ~(BIT(TCPCLOSE_MAX_STATES) - 1) ||
 	    (f.family && f.family != AF_INET && f.family != AF_INET6))
 		return -EINVAL;
-	tc_reader_set_filter(r, &f);
-	return 0;
+	return tc_reader_set_filter(r, &f);
 }
 
 static long tc_ioc_get_filter(struct tc_reader *r, void __user *arg)

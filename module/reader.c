@@ -361,21 +361,25 @@ __poll_t tc_reader_poll(struct tc_reader *r, struct file *file,
 }
 
 /* Applies to records written from now on. */
-void tc_reader_set_filter(struct tc_reader *r, const struct tcpclose_filter *f)
+int tc_reader_set_filter(struct tc_reader *r, const struct tcpclose_filter *f)
 {
 	struct tc_filter_rcu *nf = NULL, *old;
 
 	/* An all-zero filter matches everything: keep the fast path. */
-	if (f->state_mask || f->port || f->family || f->netns)
+	if (f->state_mask || f->port || f->family || f->netns) {
+		/* Never fall back to "everything" behind GET_FILTER's back. */
 		nf = kmalloc(sizeof(*nf), GFP_KERNEL);
-	if (nf)
+		if (!nf)
+			return -ENOMEM;
 		nf->f = *f;
+	}
 	mutex_lock(&r->lock);
 	r->filter_copy = *f;
 	old = rcu_replace_pointer(r->filter, nf, lockdep_is_held(&r->lock));
 	mutex_unlock(&r->lock);
 	if (old)
 		kfree_rcu(old, rcu);
+	return 0;
 }
 
 void tc_reader_get_filter(struct tc_reader *r, struct tcpclose_filter *f)

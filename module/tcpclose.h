@@ -44,7 +44,7 @@ ssize_t tc_reader_read(struct tc_reader *r, char __user *buf, size_t count,
 		       bool nonblock);
 __poll_t tc_reader_poll(struct tc_reader *r, struct file *file,
 			poll_table *wait);
-void tc_reader_set_filter(struct tc_reader *r, const struct tcpclose_filter *f);
+int tc_reader_set_filter(struct tc_reader *r, const struct tcpclose_filter *f);
 void tc_reader_get_filter(struct tc_reader *r, struct tcpclose_filter *f);
 u64 tc_reader_netns(const struct tc_reader *r);
 void tc_reader_stats(struct tc_reader *r, struct tcpclose_stats *st,
