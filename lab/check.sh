@@ -105,12 +105,20 @@ for k in $kernels; do
 		run_step "$k/install_modinfo" "$results/$k-install.log" \
 			"$LAB_DIR/install-check.sh" "$krel"
 	fi
+	# The selftest variant with fault injection (module/hooks.c), for
+	# the tests that must show what happens when a probe hit is missed.
+	fiobj=$obj-fault-inject
+	rm -rf "$fiobj" && mkdir -p "$fiobj"
+	cp -r Kbuild VERSION module include "$fiobj/"
+	kbuild_step "$k/build_fault_inject" "$results/$k-build-fi.log" "$kdir" \
+		"$fiobj" TCPCLOSE_FAULT_INJECT=1 || continue
 	make -s selftests-static >"$results/static.log" 2>&1 || {
 		record "$k/selftests_build" fail
 		tail -n 40 "$results/static.log"
 		continue
 	}
-	TCPCLOSE_LANE=$lane "$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" \
+	TCPCLOSE_LANE=$lane TCPCLOSE_FI_KO=$fiobj/tcpclose.ko \
+		"$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" \
 		build/static "$obj/initrd.gz" check
 	# KASAN's shadow takes an eighth of memory, and everything runs
 	# several times slower: the debug lane's own defaults.

@@ -6,6 +6,7 @@
 # iproute2's ip/tc (busybox's have no netns or netem).  MODE is "check"
 # (run selftests/vm-run.sh), "demo" (lab/demo.sh) or "bench" (lab/bench.sh).
 # A module the kernel has built in (modules.builtin) is skipped.
+# TCPCLOSE_FI_KO: the fault-injection build, as tcpclose-fault-inject.ko.
 # TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS
 # go to the guest's /etc/lane.env for vm-run.sh.
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ done
 
 # iproute2 with its shared libraries, called by full path.
 mkdir -p "$stage/iproute2"
-for tool in /usr/bin/ip /usr/sbin/tc /bin/ip /sbin/tc; do
+for tool in /usr/bin/ip /usr/sbin/tc /bin/ip /sbin/tc /usr/bin/ss /bin/ss; do
 	[ -x "$tool" ] || continue
 	cp -L "$tool" "$stage/iproute2/$(basename "$tool")"
 	for lib in $(ldd "$tool" | grep -o '/[^ ]*'); do
@@ -34,8 +35,9 @@ for tool in /usr/bin/ip /usr/sbin/tc /bin/ip /sbin/tc; do
 		cp -Ln "$lib" "$stage$lib"
 	done
 done
-[ -x "$stage/iproute2/ip" ] && [ -x "$stage/iproute2/tc" ] ||
-	die "iproute2's ip and tc are needed (apt-get install iproute2)"
+[ -x "$stage/iproute2/ip" ] && [ -x "$stage/iproute2/tc" ] &&
+	[ -x "$stage/iproute2/ss" ] ||
+	die "iproute2's ip, tc and ss are needed (apt-get install iproute2)"
 mkdir -p "$stage/usr/lib/tc" && cp -r /usr/lib/tc/. "$stage/usr/lib/tc/" 2>/dev/null || true
 
 # Kernel modules in load order, each after its dependencies.
@@ -62,6 +64,10 @@ for want in veth sch_netem tcp_diag; do
 done
 
 cp "$ko" "$stage/lib/modules/tcpclose.ko"
+# The selftest build with fault injection, loaded by tests that ask for it.
+if [ -n "${TCPCLOSE_FI_KO:-}" ]; then
+	cp "$TCPCLOSE_FI_KO" "$stage/lib/modules/tcpclose-fault-inject.ko"
+fi
 cp "$bindir"/* "$stage/tests/"
 cp "$TOP/selftests/vm-run.sh" "$stage/tests/"
 # TCPCLOSE_TESTS="a b" runs a subset (for debugging).

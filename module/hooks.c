@@ -3,6 +3,14 @@
  * State changes of full TCP sockets: the sock:inet_sock_set_state
  * tracepoint, or a kprobe on tcp_set_state() where the tracepoint is
  * missing (or when hook=kprobe asks for it).
+ *
+ * A kprobe can miss a hit (ftrace-based kprobes skip one that fires while
+ * another kprobe runs on the CPU; the kernel counts it in nmissed): a
+ * socket whose CLOSE was missed would stay in the live table forever.
+ * With the kprobe, the tcp:tcp_destroy_sock tracepoint is the backstop: a
+ * full socket destroyed while the table still holds it is reported as
+ * closed, late.  A tracepoint does not miss, so with it the backstop would
+ * only cost a table lookup per socket.
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
@@ -13,7 +21,32 @@
 #include "tcpclose.h"
 
 static struct tracepoint *tc_tp;
+static struct tracepoint *tc_destroy_tp;
 static bool tc_kprobe_on;
+
+#ifdef TCPCLOSE_FAULT_INJECT
+/*
+ * Selftest builds only (make ... TCPCLOSE_FAULT_INJECT=1): the kprobe
+ * skips the next fail_close hits on a transition to CLOSE as the kernel
+ * skips a missed one, so that the backstop can be shown to work.
+ */
+static atomic_t tc_fail_close = ATOMIC_INIT(0);
+module_param_named(fail_close, tc_fail_close.counter, int, 0644);
+MODULE_PARM_DESC(fail_close, "selftest build: miss this many CLOSE hits");
+
+static bool tc_fault_missed(struct kprobe *p, int newstate)
+{
+	if (newstate != TCP_CLOSE || atomic_dec_if_positive(&tc_fail_close) < 0)
+		return false;
+	p->nmissed++;
+	return true;
+}
+#else
+static bool tc_fault_missed(struct kprobe *p, int newstate)
+{
+	return false;
+}
+#endif
 
 /*
  * A FIN that arrives together with the ACK of ours takes a FIN_WAIT1
@@ -77,6 +110,8 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	ev.cookie = tc_sock_cookie(sk);
 	if (newstate == TCP_CLOSE && tc_handoff_take(ev.cookie))
 		return;
+	if (newstate == TCP_CLOSE && tc_abort_take(sk))
+		ev.reason = TCPCLOSE_REASON_KILLED;
 	tc_fill_sock(&ev, sk);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
@@ -103,6 +138,8 @@ static int tc_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	int state = (int)regs_get_kernel_argument(regs, 1);
 
+	if (tc_fault_missed(p, state))
+		return 0;
 	tc_record_transition(sk, READ_ONCE(sk->sk_state), state,
 			     TCPCLOSE_F_KPROBE);
 	return 0;
@@ -113,19 +150,56 @@ static struct kprobe tc_set_state_kp = {
 	.pre_handler = tc_set_state_pre,
 };
 
+/*
+ * The backstop: a full socket destroyed while the live table holds it in
+ * a close state.  A socket without a cookie was never seen by a hook.
+ */
+static void tc_destroy_probe(void *data, struct sock *sk)
+{
+	u64 cookie = atomic64_read(&sk->sk_cookie);
+	struct tc_table_info old;
+	struct tcpclose_event ev;
+
+	if (!cookie || sk->sk_protocol != IPPROTO_TCP ||
+	    !tc_table_destroyed(cookie, &old))
+		return;
+	tc_event_init(&ev);
+	ev.flags |= TCPCLOSE_F_LATE;
+	ev.cookie = cookie;
+	tc_fill_sock(&ev, sk);
+	ev.oldstate = old.state;
+	ev.newstate = TCP_CLOSE;
+	if (tc_state_wanted(ev.oldstate, ev.newstate))
+		tc_emit(&ev);
+}
+
+struct tc_tp_lookup {
+	const char *name;
+	struct tracepoint *tp;
+};
+
 static void tc_find_tp(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, "inet_sock_set_state"))
-		*(struct tracepoint **)priv = tp;
+	struct tc_tp_lookup *l = priv;
+
+	if (!strcmp(tp->name, l->name))
+		l->tp = tp;
+}
+
+/* Not exported to modules by name: look them up. */
+static struct tracepoint *tc_lookup_tp(const char *name)
+{
+	struct tc_tp_lookup l = { .name = name };
+
+	for_each_kernel_tracepoint(tc_find_tp, &l);
+	return l.tp;
 }
 
 static int tc_attach_tracepoint(void)
 {
-	struct tracepoint *tp = NULL;
+	struct tracepoint *tp = tc_lookup_tp("inet_sock_set_state");
 	int err;
 
-	/* Not exported to modules by name: look it up. */
-	for_each_kernel_tracepoint(tc_find_tp, &tp);
 	if (!tp)
 		return -ENOENT;
 	err = tracepoint_probe_register(tp, tc_tp_probe, NULL);
@@ -136,11 +210,25 @@ static int tc_attach_tracepoint(void)
 
 static int tc_attach_kprobe(void)
 {
-	int err = register_kprobe(&tc_set_state_kp);
+	struct tracepoint *tp = tc_lookup_tp("tcp_destroy_sock");
+	int err;
 
-	if (!err)
-		tc_kprobe_on = true;
-	return err;
+	if (!tp) {
+		pr_err("no tracepoint tcp_destroy_sock for the kprobe's backstop\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(tp, tc_destroy_probe, NULL);
+	if (err)
+		return err;
+	err = register_kprobe(&tc_set_state_kp);
+	if (err) {
+		tracepoint_probe_unregister(tp, tc_destroy_probe, NULL);
+		tracepoint_synchronize_unregister();
+		return err;
+	}
+	tc_destroy_tp = tp;
+	tc_kprobe_on = true;
+	return 0;
 }
 
 int tc_hooks_init(void)
@@ -170,6 +258,12 @@ void tc_hooks_exit(void)
 	if (tc_kprobe_on) {
 		unregister_kprobe(&tc_set_state_kp);
 		tc_kprobe_on = false;
+	}
+	if (tc_destroy_tp) {
+		tracepoint_probe_unregister(tc_destroy_tp, tc_destroy_probe,
+					    NULL);
+		tracepoint_synchronize_unregister();
+		tc_destroy_tp = NULL;
 	}
 }
 

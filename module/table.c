@@ -280,6 +280,28 @@ void tc_table_handoff(const struct tcpclose_event *ev,
 }
 
 /*
+ * A full socket is being destroyed while the table still holds it in a
+ * close state: its CLOSE was missed.  Drop the entry, report in @old what
+ * it was, count it with the aged-out entries.  Returns whether it was there.
+ */
+bool tc_table_destroyed(u64 cookie, struct tc_table_info *old)
+{
+	unsigned int b = tc_bucket(cookie);
+	struct tc_entry *e;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	e = tc_find(b, cookie, TC_FULL);
+	tc_info(e, old);
+	if (e) {
+		tc_release(e);
+		atomic64_inc(&tc_expired);
+	}
+	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	return e != NULL;
+}
+
+/*
  * Handoffs in progress: the timewait probe reported the handoff; the full
  * socket's CLOSE that follows (in the same call chain, perhaps on another
  * CPU after a migration) must not read as the end of the connection.  A

@@ -70,6 +70,7 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, bool entering, struct tc_table_info *old);
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old);
+bool tc_table_destroyed(u64 cookie, struct tc_table_info *old);
 void tc_handoff_note(u64 cookie);
 bool tc_handoff_take(u64 cookie);
 int tc_table_dump(struct tcpclose_sock __user *out, u32 room, u64 netns,
@@ -94,6 +95,7 @@ int tc_timewait_init(void);
 void tc_timewait_exit(void);
 bool tc_timewait_active(void);
 unsigned long tc_timewait_missed(void);
+bool tc_abort_take(const struct sock *sk);
 
 /* segment.c: the segment tcp_rcv_state_process() is working on. */
 void tc_segment_init(void);

@@ -21,11 +21,12 @@
  * full socket's CLOSE that follows is silenced through a handoff note.
  *
  * A per-CPU note carries what the packet path knows (substate before, RST,
- * SYN) and what tcp_abort() knows to the probes that run next on that CPU;
- * it holds the timewait socket's address only to compare it, never to
- * dereference it, and is trusted for one jiffy only, so that a note left
- * by a segment that did not kill the socket cannot name a later end.  A
- * kill in softirq context without a note is the timer: expiry.
+ * SYN) and what tcp_abort() knows (also about a full socket, whose CLOSE
+ * then reads as killed) to the probes that run next on that CPU; it holds
+ * the socket's address only to compare it, never to dereference it, and is
+ * trusted for one jiffy only, so that a note left by a segment that did not
+ * kill the socket cannot name a later end.  A kill in softirq context
+ * without a note is the timer: expiry.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -36,9 +37,12 @@
 #include <net/inet_timewait_sock.h>
 #include "tcpclose.h"
 
-/* What the last probe knew about a timewait socket about to change. */
+/*
+ * What the last probe knew about a timewait socket about to change, or
+ * about a full socket tcp_abort() is killing.
+ */
 struct tc_tw_note {
-	const struct inet_timewait_sock *tw;
+	const void *sk;		/* compared, never dereferenced */
 	unsigned long when;	/* jiffies */
 	u8 substate;		/* on entry to tcp_timewait_state_process() */
 	u8 reason;
@@ -60,17 +64,16 @@ static void tc_note(const struct inet_timewait_sock *tw, u8 reason)
 {
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
 
-	n->tw = tw;
+	n->sk = tw;
 	n->when = jiffies;
 	n->substate = tw->tw_substate;
 	n->reason = reason;
 }
 
-/* The note is about @tw, and fresh. */
-static bool tc_note_valid(const struct tc_tw_note *n,
-			  const struct inet_timewait_sock *tw)
+/* The note is about @sk (a timewait or full socket), and fresh. */
+static bool tc_note_valid(const struct tc_tw_note *n, const void *sk)
 {
-	return n->tw == tw && time_before_eq(jiffies, n->when + 1);
+	return n->sk == sk && time_before_eq(jiffies, n->when + 1);
 }
 
 static void tc_tw_fill(struct tcpclose_event *ev,
@@ -171,14 +174,36 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* ss -K (SOCK_DESTROY) on a timewait socket. */
+/*
+ * ss -K (SOCK_DESTROY): a timewait socket dies in inet_twsk_kill(), a full
+ * one goes to CLOSE through tcp_done(), both on this CPU right after.
+ */
 static int tc_abort_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct tc_tw_note *n;
 
-	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
+	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT) {
 		tc_note(inet_twsk(sk), TCPCLOSE_REASON_KILLED);
+		return 0;
+	}
+	n = this_cpu_ptr(&tc_tw_note);
+	n->sk = sk;
+	n->when = jiffies;
+	n->substate = 0;
+	n->reason = TCPCLOSE_REASON_KILLED;
 	return 0;
+}
+
+/* Whether tcp_abort() is killing @sk, a full socket going to CLOSE. */
+bool tc_abort_take(const struct sock *sk)
+{
+	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
+
+	if (!tc_note_valid(n, sk) || n->reason != TCPCLOSE_REASON_KILLED)
+		return false;
+	n->sk = NULL;
+	return true;
 }
 
 static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
@@ -192,7 +217,7 @@ static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	if (tc_note_valid(n, tw) && n->reason) {
 		reason = n->reason;
-		n->tw = NULL;
+		n->sk = NULL;
 	} else if (in_serving_softirq()) {
 		/* Not the packet path: the timer. */
 		reason = TCPCLOSE_REASON_EXPIRED;

@@ -35,7 +35,13 @@ grep -v '^[[:space:]]*\(#\|$\)' $list | while read -r name params; do
 	n=$((n + 1))
 	dmesg -c >/dev/null
 	verdict=ok
-	if ! insmod $KO $params 2>/tmp/insmod.err; then
+	# "ko=FILE" first: another build of the module (fault injection).
+	ko=$KO
+	case $params in
+	ko=*) ko=${params%% *} ko=/lib/modules/${ko#ko=}
+	      params=$(echo "$params" | cut -s -d' ' -f2-) ;;
+	esac
+	if ! insmod $ko $params 2>/tmp/insmod.err; then
 		echo "# insmod $params: $(cat /tmp/insmod.err)"
 		verdict=fail
 	else

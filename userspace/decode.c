@@ -222,8 +222,12 @@ static void print_note(FILE *f, const struct tcpclose_event *ev,
 		fputs("FIN with our ACK; handed to timewait", f);
 	else if (ev->flags & TCPCLOSE_F_HANDOFF)
 		fputs("socket handed to timewait", f);
+	else if (ev->flags & TCPCLOSE_F_LATE)
+		fputs("CLOSE missed; seen when the socket was destroyed", f);
 	else if ((ev->flags & TCPCLOSE_F_TIMEWAIT) && *reason)
 		fprintf(f, "timewait ended: %s", reason);
+	else if (ev->reason == TCPCLOSE_REASON_KILLED)
+		fputs("killed (SOCK_DESTROY, e.g. ss -K)", f);
 	else if (h && h->n)
 		tc_print_holders(f, h);
 	else if (ev->flags & TCPCLOSE_F_PROCESS)
@@ -307,6 +311,7 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 	json_bool(f, "timewait", ev->flags & TCPCLOSE_F_TIMEWAIT);
 	json_bool(f, "handoff", ev->flags & TCPCLOSE_F_HANDOFF);
 	json_bool(f, "finack", ev->flags & TCPCLOSE_F_FINACK);
+	json_bool(f, "late", ev->flags & TCPCLOSE_F_LATE);
 	if (ev->reason)
 		fprintf(f, ",\"reason\":\"%s\"", tc_reason_name(ev->reason));
 	else

@@ -104,7 +104,7 @@ void stats_print_human(FILE *f, const struct tcpclose_stats *st,
 	fprintf(f, "                 %llu of %llu timewait sockets, %llu not tracked (full)\n",
 		ull(st->tw_entries), ull(st->tw_capacity),
 		ull(st->tw_overflow));
-	fprintf(f, "expired          %llu entries aged out, their end unseen\n",
+	fprintf(f, "expired          %llu entries whose end was unseen\n",
 		ull(st->expired));
 	human_cpus(f, st, cpu);
 }

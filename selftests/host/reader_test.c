@@ -106,12 +106,13 @@ static struct tcpclose_event sample(int i)
 	return ev;
 }
 
-/* The active close as the module records it. */
+/* The active close as the module records it, a kill and a late CLOSE. */
 static int stream(struct tcpclose_event *ev)
 {
 	static const uint8_t t[][5] = {	/* old, new, substate, reason, tw */
 		{ 1, 4, 0, 0, 0 }, { 4, 5, 0, 0, 0 }, { 5, 5, 5, 0, 3 },
 		{ 5, 6, 6, 0, 1 }, { 6, 7, 6, 1, 1 }, { 1, 8, 0, 0, 0 },
+		{ 8, 7, 0, 5, 0 }, { 9, 7, 0, 0, 4 },
 	};
 	int n = sizeof(t) / sizeof(t[0]);
 
@@ -122,8 +123,9 @@ static int stream(struct tcpclose_event *ev)
 		ev[i].tw_substate = t[i][2];
 		ev[i].reason = t[i][3];
 		ev[i].flags = (t[i][4] & 1 ? TCPCLOSE_F_TIMEWAIT : 0) |
-			      (t[i][4] & 2 ? TCPCLOSE_F_HANDOFF : 0);
-		if (i) {
+			      (t[i][4] & 2 ? TCPCLOSE_F_HANDOFF : 0) |
+			      (t[i][4] & 4 ? TCPCLOSE_F_LATE : 0);
+		if (i && !(t[i][4] & 4)) {
 			ev[i].flags |= TCPCLOSE_F_DUR_KNOWN;
 			ev[i].prev_state_ns = 1000000ULL * i * i * i * 100;
 		}

@@ -58,8 +58,13 @@ enum {
 #define TCPCLOSE_F_KPROBE	(1U << 5) /* seen by the tcp_set_state kprobe */
 /* FIN_WAIT1 > TIME_WAIT: the peer's FIN came with the ACK of ours. */
 #define TCPCLOSE_F_FINACK	(1U << 6)
+/*
+ * The transition to CLOSE was missed (a probe hit the kernel skipped); the
+ * socket's destruction revealed it: ts_ns is that time, not the CLOSE's.
+ */
+#define TCPCLOSE_F_LATE		(1U << 7)
 
-/* tcpclose_event.reason: why a timewait socket ended */
+/* tcpclose_event.reason: why a timewait socket (or, killed, any) ended */
 enum {
 	TCPCLOSE_REASON_NONE = 0,
 	TCPCLOSE_REASON_EXPIRED,	/* 2MSL (or tcp_fin_timeout) timer */
@@ -138,7 +143,7 @@ struct tcpclose_stats {
 	__u64 tw_capacity;	/* out: their bound */
 	__u64 tw_overflow;	/* out: timewait sockets not tracked */
 	__u64 missed;		/* out: host: probe hits the kernel skipped */
-	__u64 expired;		/* out: host: entries aged out, end unseen */
+	__u64 expired;		/* out: host: entries whose end was unseen */
 	__u64 netns_cookie;	/* out: the opener's network namespace */
 	__u32 scope;		/* out: TCPCLOSE_SCOPE_* */
 	__u32 readers;		/* out: streams open (host: all; netns: its) */
