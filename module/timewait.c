@@ -29,6 +29,7 @@
  * without a note is the timer: expiry.
  */
 #include <linux/kernel.h>
+#include <linux/delay.h>
 #include <linux/kprobes.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
@@ -49,6 +50,42 @@ struct tc_tw_note {
 };
 
 static DEFINE_PER_CPU(struct tc_tw_note, tc_tw_note);
+
+#ifdef TCPCLOSE_FAULT_INJECT
+/*
+ * Selftest builds only: stall the handoff, after the timewait socket is
+ * visible on 6.12, so that the peer's FIN can reach it first.
+ */
+static unsigned int tc_handoff_delay_us;
+module_param_named(handoff_delay_us, tc_handoff_delay_us, uint, 0644);
+MODULE_PARM_DESC(handoff_delay_us, "selftest build: stall each handoff");
+
+static void tc_fault_delay(void)
+{
+	unsigned int us = READ_ONCE(tc_handoff_delay_us);
+
+	mdelay(us / 1000);
+	udelay(us % 1000);
+}
+
+/* How often a reschedule overtook its handoff: the race, seen. */
+static int tc_early_rearms;
+module_param_named(early_rearms, tc_early_rearms, int, 0444);
+MODULE_PARM_DESC(early_rearms, "selftest build: reschedules before the handoff");
+
+static void tc_fault_count_early(void)
+{
+	tc_early_rearms++;
+}
+#else
+static void tc_fault_delay(void)
+{
+}
+
+static void tc_fault_count_early(void)
+{
+}
+#endif
 
 static bool tc_tw_is_tcp(const struct inet_timewait_sock *tw)
 {
@@ -137,6 +174,15 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
  * First scheduling: the handoff.  Rescheduling from
  * tcp_timewait_state_process(): the minisocket may just have taken the
  * peer's FIN, FIN_WAIT2 -> TIME_WAIT.
+ *
+ * On 6.12 the timewait socket is published in the ehash a few instructions
+ * before its first scheduling (inet_twsk_hashdance_schedule()), so another
+ * CPU can find it, take the peer's FIN and reschedule it before the
+ * handoff is reported.  Its timer is not armed yet then: leave that
+ * transition to the handoff, which reports the substate as it finds it
+ * (FIN_WAIT2 > TIME_WAIT), rather than report it first and the handoff
+ * after, out of order and twice.  (A kill cannot overtake the handoff:
+ * inet_twsk_deschedule_put() waits for the ehash lock.)
  */
 static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -147,7 +193,12 @@ static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!tc_tw_is_tcp(tw))
 		return 0;
 	if (!rearm) {
+		tc_fault_delay();
 		tc_tw_handoff(tw);
+		return 0;
+	}
+	if (!timer_pending(&tw->tw_timer)) {
+		tc_fault_count_early();
 		return 0;
 	}
 	if (tc_note_valid(n, tw) && n->substate != tw->tw_substate)
