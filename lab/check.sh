@@ -93,6 +93,11 @@ for k in $kernels; do
 	rm -rf "$obj" && mkdir -p "$obj"
 	# Build a private copy so that kernels do not share objects.
 	cp -r Kbuild VERSION module include "$obj/"
+	# lab/inject-check.sh: a deliberate bug, to show the debug lane fails.
+	if [ -n "${TCPCLOSE_INJECT:-}" ]; then
+		patch -s -d "$obj" -p1 <"$TCPCLOSE_INJECT" ||
+			die "cannot apply $TCPCLOSE_INJECT"
+	fi
 	kbuild_step "$k/build_W=1" "$results/$k-build.log" "$kdir" "$obj" W=1 ||
 		continue
 	make -C "$kdir" M="$obj" clean >/dev/null 2>&1
