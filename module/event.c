@@ -129,7 +129,14 @@ void tc_event_duration(struct tcpclose_event *ev,
 		       const struct tc_table_info *old)
 {
 	if (old->state && old->state == ev->oldstate) {
-		ev->prev_state_ns = ev->ts_ns - old->since_ns;
+		/*
+		 * The clock is read before the table lock is taken: a
+		 * transition racing on another CPU (a timewait socket's
+		 * timer and a segment) may have stamped a later entry time.
+		 * That is no time at all, not 2^64 ns.
+		 */
+		ev->prev_state_ns = ev->ts_ns > old->since_ns ?
+				    ev->ts_ns - old->since_ns : 0;
 		ev->flags |= TCPCLOSE_F_DUR_KNOWN;
 	}
 }
