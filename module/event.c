@@ -124,9 +124,13 @@ void tc_event_init(struct tcpclose_event *ev)
 	}
 }
 
-/* Time spent in the old state, when the live table knew the socket. */
+/*
+ * Time spent in the old state, when the live table knew the socket; and
+ * into the histograms of the state left, whether known or not.  @net is
+ * the socket's namespace.
+ */
 void tc_event_duration(struct tcpclose_event *ev,
-		       const struct tc_table_info *old)
+		       const struct tc_table_info *old, const struct net *net)
 {
 	if (old->state && old->state == ev->oldstate) {
 		/*
@@ -139,4 +143,5 @@ void tc_event_duration(struct tcpclose_event *ev,
 				    ev->ts_ns - old->since_ns : 0;
 		ev->flags |= TCPCLOSE_F_DUR_KNOWN;
 	}
+	tc_hist_note(net, ev);
 }
