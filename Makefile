@@ -33,7 +33,8 @@ UCFLAGS  := $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
 READER_LIB := userspace/decode.c userspace/text.c userspace/owner.c \
 	      userspace/diag.c userspace/device.c userspace/stuck.c \
 	      userspace/watch.c userspace/stats.c userspace/service.c \
-	      userspace/sockets.c userspace/prom.c userspace/metrics.c
+	      userspace/sockets.c userspace/prom.c userspace/metrics.c \
+	      userspace/hist.c
 READER_SRC := userspace/main.c $(READER_LIB)
 SELFTESTS  := $(shell grep -v '^[[:space:]]*\(\#\|$$\)' selftests/tests.list | cut -f1 | cut -d' ' -f1)
 TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c \
@@ -89,6 +90,8 @@ $(B)/host/diag_test: HOST_LDFLAGS := -Wl,--wrap=send,--wrap=recvmsg
 # And read() and poll(), which play a script.
 $(B)/host/watch_test: HOST_LDFLAGS := \
 	-Wl,--wrap=open,--wrap=ioctl,--wrap=read,--wrap=poll
+# The histogram ioctl, made up.
+$(B)/host/hist_test: HOST_LDFLAGS := -Wl,--wrap=ioctl
 
 HOST_TESTS := $(basename $(notdir $(wildcard selftests/host/*.c)))
 host-tests: $(addprefix $(B)/host/,$(HOST_TESTS)) $(B)/tcpclose

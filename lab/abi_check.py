@@ -18,7 +18,7 @@ errors = []
 # struct name -> [field names], from the header
 structs = {}
 for m in re.finditer(r"struct (tcpclose_\w+) \{(.*?)\n\};", hdr, re.S):
-    fields = re.findall(r"^\s*(?:__u\d+|char)\s+(\w+)(?:\[\d+\])?;",
+    fields = re.findall(r"^\s*(?:__u\d+|char)\s+(\w+)(?:\[\w+\])?;",
                         m.group(2), re.M)
     structs[m.group(1)] = fields
 

@@ -151,6 +151,37 @@ static long tc_ioc_dump(struct tc_reader *r, void __user *arg)
 	return copy_to_user(arg, &d, sizeof(d)) ? -EFAULT : 0;
 }
 
+/*
+ * The state-duration histograms.  A file opened in the initial namespace
+ * gets the host's (netns_cookie 0) or any live namespace's; any other file
+ * its own namespace's only.
+ */
+static long tc_ioc_hist(struct tc_reader *r, void __user *arg)
+{
+	struct tcpclose_hist h;
+	u64 own = tc_reader_netns(r);
+	int err;
+
+	if (copy_from_user(&h, arg, sizeof(h)))
+		return -EFAULT;
+	if (h.size != sizeof(h) || h.row_size != sizeof(struct tcpclose_hist_row))
+		return -EINVAL;
+	if (h.nr_rows && !h.rows_ptr)
+		return -EFAULT;
+	if (own && h.netns_cookie && h.netns_cookie != own)
+		return -EPERM;
+	if (own)
+		h.netns_cookie = own;
+	err = tc_hist_copy(h.netns_cookie, u64_to_user_ptr(h.rows_ptr),
+			   h.nr_rows, &h.nr_rows, &h.since_ns);
+	if (err)
+		return err;
+	h.version = TCPCLOSE_ABI_VERSION;
+	h.scope = h.netns_cookie ? TCPCLOSE_SCOPE_NETNS : TCPCLOSE_SCOPE_HOST;
+	h.pad = 0;
+	return copy_to_user(arg, &h, sizeof(h)) ? -EFAULT : 0;
+}
+
 static long tc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct tc_reader *r = file->private_data;
@@ -167,6 +198,8 @@ static long tc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return tc_ioc_get_filter(r, uarg);
 	case TCPCLOSE_IOC_DUMP:
 		return tc_ioc_dump(r, uarg);
+	case TCPCLOSE_IOC_HIST:
+		return tc_ioc_hist(r, uarg);
 	default:
 		return -ENOTTY;
 	}

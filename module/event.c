@@ -124,12 +124,24 @@ void tc_event_init(struct tcpclose_event *ev)
 	}
 }
 
-/* Time spent in the old state, when the live table knew the socket. */
+/*
+ * Time spent in the old state, when the live table knew the socket; and
+ * into the histograms of the state left, whether known or not.  @net is
+ * the socket's namespace.
+ */
 void tc_event_duration(struct tcpclose_event *ev,
-		       const struct tc_table_info *old)
+		       const struct tc_table_info *old, const struct net *net)
 {
 	if (old->state && old->state == ev->oldstate) {
-		ev->prev_state_ns = ev->ts_ns - old->since_ns;
+		/*
+		 * The clock is read before the table lock is taken: a
+		 * transition racing on another CPU (a timewait socket's
+		 * timer and a segment) may have stamped a later entry time.
+		 * That is no time at all, not 2^64 ns.
+		 */
+		ev->prev_state_ns = ev->ts_ns > old->since_ns ?
+				    ev->ts_ns - old->since_ns : 0;
 		ev->flags |= TCPCLOSE_F_DUR_KNOWN;
 	}
+	tc_hist_note(net, ev);
 }

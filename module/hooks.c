@@ -117,7 +117,7 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	ev.newstate = newstate;
 	hold = tc_fin_ack_first_half(sk, oldstate, newstate);
 	tc_table_update(&ev, newstate, false, !tc_state_tracked(oldstate), &old);
-	tc_event_duration(&ev, &old);
+	tc_event_duration(&ev, &old, sock_net(sk));
 	if (!tc_state_wanted(oldstate, newstate))
 		return;
 	if (hold)

@@ -146,9 +146,12 @@ static int __init tc_init(void)
 	err = tc_table_init();
 	if (err)
 		return err;
-	err = tc_timewait_init();
+	err = tc_hist_init();
 	if (err)
 		goto out_table;
+	err = tc_timewait_init();
+	if (err)
+		goto out_hist;
 	tc_segment_init();
 	err = tc_hooks_init();
 	if (err) {
@@ -169,6 +172,8 @@ out_hooks:
 out_timewait:
 	tc_segment_exit();
 	tc_timewait_exit();
+out_hist:
+	tc_hist_exit();
 out_table:
 	tc_table_exit();
 	return err;
@@ -180,6 +185,8 @@ static void __exit tc_exit(void)
 	tc_hooks_exit();
 	tc_segment_exit();
 	tc_timewait_exit();
+	/* The hooks are gone: nothing counts into the histograms any more. */
+	tc_hist_exit();
 	tc_table_exit();
 	pr_info("unloaded\n");
 }

@@ -7,6 +7,7 @@
 #include <linux/poll.h>
 #include <linux/tcpclose.h>
 
+struct net;
 struct sock;
 struct sock_common;
 struct inet_timewait_sock;
@@ -56,7 +57,7 @@ void tc_readers_shutdown(void);
 bool tc_state_wanted(int oldstate, int newstate);
 void tc_event_init(struct tcpclose_event *ev);
 void tc_event_duration(struct tcpclose_event *ev,
-		       const struct tc_table_info *old);
+		       const struct tc_table_info *old, const struct net *net);
 void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,
 		    __be16 sport);
 void tc_fill_sock(struct tcpclose_event *ev, const struct sock *sk);
@@ -78,6 +79,13 @@ int tc_table_dump(struct tcpclose_sock __user *out, u32 room, u64 netns,
 void tc_table_stats(struct tcpclose_stats *st, u64 netns);
 bool tc_state_tracked(int state);
 size_t tc_table_entry_size(void);
+
+/* histogram.c: how long sockets stay in each close state. */
+int tc_hist_init(void);
+void tc_hist_exit(void);
+void tc_hist_note(const struct net *net, const struct tcpclose_event *ev);
+int tc_hist_copy(u64 netns, struct tcpclose_hist_row __user *out, u32 room,
+		 u32 *nr_rows, u64 *since_ns);
 
 /* hooks.c: the state-change hooks for full sockets. */
 extern char *tc_hook_mode;

@@ -136,7 +136,7 @@ static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 	ev.newstate = newstate;
 	ev.reason = reason;
 	tc_table_update(&ev, newstate, true, false, &old);
-	tc_event_duration(&ev, &old);
+	tc_event_duration(&ev, &old, twsk_net(tw));
 	if (tc_state_wanted(oldstate, newstate))
 		tc_emit(&ev);
 }
@@ -164,7 +164,7 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 		ev.oldstate = TCP_FIN_WAIT2;
 	ev.ino = old.ino;
 	ev.rx_queue = old.rx_queue;
-	tc_event_duration(&ev, &old);
+	tc_event_duration(&ev, &old, twsk_net(tw));
 	tc_fin_ack_merge(&ev);
 	if (tc_state_wanted(ev.oldstate, ev.newstate))
 		tc_emit(&ev);

@@ -319,6 +319,7 @@ static size_t arg_size(unsigned int nr)
 	case 3:
 	case 4: return sizeof(struct tcpclose_filter);
 	case 5: return sizeof(struct tcpclose_dump);
+	case 6: return sizeof(struct tcpclose_hist);
 	default: return 0;
 	}
 }
@@ -328,7 +329,7 @@ static void fuzz_ioctl(struct fuzzer *f, int fd)
 	const unsigned long base[] = {
 		TCPCLOSE_IOC_VERSION, TCPCLOSE_IOC_STATS,
 		TCPCLOSE_IOC_SET_FILTER, TCPCLOSE_IOC_GET_FILTER,
-		TCPCLOSE_IOC_DUMP,
+		TCPCLOSE_IOC_DUMP, TCPCLOSE_IOC_HIST,
 	};
 	unsigned long cmd = PICK(f, base);
 	size_t sz = _IOC_SIZE(cmd);
@@ -397,10 +398,26 @@ static void fuzz_ioctl(struct fuzzer *f, int fd)
 				some_ptr(f, 16 * sizeof(struct tcpclose_sock)));
 			break;
 		}
+		case 6: {
+			struct tcpclose_hist *h = arg;
+			const uint32_t rooms[] = { 0, 1, 11, 64, 0xffffffffU };
+			const size_t rows = 11 * sizeof(struct tcpclose_hist_row);
+
+			h->size = some_size(f, sizeof(*h));
+			h->row_size = some_size(f, sizeof(struct tcpclose_hist_row));
+			h->nr_rows = PICK(f, rooms);
+			/* The host's, the initial namespace's (1), any other. */
+			h->netns_cookie = rnd(f) % 2 ? 0 : rnd(f) % 2 ? 1 : rnd(f);
+			h->rows_ptr = (uintptr_t)(rnd(f) % 2 ? at_end(f, rows) :
+						  some_ptr(f, rows));
+			break;
+		}
 		}
 	}
 	rc = ioctl(fd, cmd, arg);
-	note("ioctl", rc, errno, E(EINVAL) | E(EFAULT) | E(ENOTTY));
+	/* The histograms of a namespace that is not there, or not ours. */
+	note("ioctl", rc, errno, E(EINVAL) | E(EFAULT) | E(ENOTTY) |
+	     (cmd == TCPCLOSE_IOC_HIST ? E(ENOENT) | E(EPERM) | E(ENODATA) : 0));
 }
 
 static void check_records(const void *buf, ssize_t n)

@@ -99,6 +99,60 @@ int dev_dump(int fd, struct tcpclose_sock **out)
 	return -1;
 }
 
+static void explain_hist_error(int err, uint64_t netns_cookie)
+{
+	switch (err) {
+	case ENOTTY:
+		fprintf(stderr, "tcpclose: the loaded module has no state-duration histograms (it predates them); load the module of this version\n");
+		break;
+	case EPERM:
+		fprintf(stderr, "tcpclose: another network namespace's histograms can only be read from the initial one\n");
+		break;
+	case ENOENT:
+		fprintf(stderr, "tcpclose: no network namespace with cookie %llu (any more)\n",
+			(unsigned long long)netns_cookie);
+		break;
+	case ENODATA:
+		fprintf(stderr, "tcpclose: this network namespace has no histograms of its own (no memory when it was created, or it is going away)\n");
+		break;
+	default:
+		fprintf(stderr, "tcpclose: histogram ioctl: %s\n", strerror(err));
+	}
+}
+
+int dev_hist(int fd, uint64_t netns_cookie, struct tcpclose_hist *h,
+	     struct tcpclose_hist_row **rows)
+{
+	uint32_t room = 0;
+	int err;
+
+	/* Ask how many rows there are, then for them. */
+	*rows = NULL;
+	for (;;) {
+		memset(h, 0, sizeof(*h));
+		h->size = sizeof(*h);
+		h->row_size = sizeof(**rows);
+		h->netns_cookie = netns_cookie;
+		h->nr_rows = room;
+		h->rows_ptr = (uintptr_t)*rows;
+		if (ioctl(fd, TCPCLOSE_IOC_HIST, h))
+			break;
+		if (h->nr_rows <= room)
+			return h->nr_rows;
+		free(*rows);
+		room = h->nr_rows;
+		*rows = calloc(room, sizeof(**rows));
+		if (!*rows)
+			return -1;
+	}
+	err = errno;
+	free(*rows);
+	*rows = NULL;
+	explain_hist_error(err, netns_cookie);
+	errno = err;
+	return -1;
+}
+
 int dev_set_filter(int fd, const struct tcpclose_filter *f)
 {
 	if (!ioctl(fd, TCPCLOSE_IOC_SET_FILTER, f))

@@ -19,6 +19,13 @@ int dev_stats(int fd, struct tcpclose_stats *st,
 /* The live table; *out is malloc'ed.  Returns entries or -1. */
 int dev_dump(int fd, struct tcpclose_sock **out);
 int dev_set_filter(int fd, const struct tcpclose_filter *f);
+/*
+ * The state-duration histograms of network namespace @netns_cookie (0:
+ * the opener's scope, all namespaces in the initial one); *rows is
+ * malloc'ed.  Returns the rows, or -1 with errno set after saying why.
+ */
+int dev_hist(int fd, uint64_t netns_cookie, struct tcpclose_hist *h,
+	     struct tcpclose_hist_row **rows);
 uint64_t mono_now_ns(void);
 /* Add to a CLOCK_MONOTONIC time to get CLOCK_REALTIME. */
 uint64_t mono_to_real_ns(void);

@@ -23,7 +23,8 @@
 static const char metrics_help[] =
 "Usage: tcpclose metrics [OPTIONS]\n"
 "Print Prometheus metrics: sockets in close states by service and command,\n"
-"their oldest age and unread bytes, and the module's counters.\n"
+"their oldest age and unread bytes, the module's counters, and histograms\n"
+"of the time sockets spent in each close state.\n"
 "\n"
 "  -t, --textfile DIR    write DIR/tcpclose.prom atomically, for the\n"
 "                        textfile collector of node_exporter\n"
@@ -82,12 +83,27 @@ static int parse(int argc, char **argv, struct metrics *m)
 }
 
 /*
+ * The histograms are not worth failing for (a module that predates them,
+ * a namespace that has none): dev_hist says why, they are left out.
+ */
+static void read_hist(int fd, struct prom_input *in,
+		      struct tcpclose_hist_row **rows)
+{
+	struct tcpclose_hist h;
+	int n = dev_hist(fd, 0, &h, rows);
+
+	in->hist = n > 0 ? *rows : NULL;
+	in->nhist = n > 0 ? n : 0;
+}
+
+/*
  * No device node means no module, which is a state to report, not an
  * error; a device that does not answer is an error (dev_open says why).
  * Returns entries of the table, 0 without the module, -1 on error.
  */
 static int read_module(struct tcpclose_stats *st, struct tcpclose_sock **t,
-		       int *loaded)
+		       int *loaded, struct prom_input *in,
+		       struct tcpclose_hist_row **rows)
 {
 	int fd, n;
 
@@ -98,6 +114,8 @@ static int read_module(struct tcpclose_stats *st, struct tcpclose_sock **t,
 	if (fd < 0)
 		return -1;
 	n = dev_stats(fd, st, NULL) ? -1 : dev_dump(fd, t);
+	if (n >= 0)
+		read_hist(fd, in, rows);
 	close(fd);
 	*loaded = n >= 0;
 	return n;
@@ -171,6 +189,7 @@ int cmd_metrics(int argc, char **argv)
 	struct metrics m = { 0 };
 	struct tcpclose_stats st;
 	struct tcpclose_sock *t = NULL;
+	struct tcpclose_hist_row *hist = NULL;
 	struct diag_sock *d = NULL;
 	struct close_sock *cs = NULL;
 	struct service *svc = NULL;
@@ -181,7 +200,7 @@ int cmd_metrics(int argc, char **argv)
 	rc = parse(argc, argv, &m);
 	if (rc)
 		return rc;
-	nt = read_module(&st, &t, &loaded);
+	nt = read_module(&st, &t, &loaded, &in, &hist);
 	if (nt < 0)
 		return EXIT_ERROR;
 	nd = diag_dump(m.mask, &d);
@@ -206,6 +225,7 @@ int cmd_metrics(int argc, char **argv)
 	free(cs);
 	free(d);
 	free(t);
+	free(hist);
 	owner_free(&owners);
 	return rc;
 }

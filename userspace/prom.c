@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "decode.h"
+#include "hist.h"
 #include "prom.h"
 
 int prom_labels_parse(const char *list, unsigned int *labels)
@@ -251,12 +252,85 @@ static void module_families(FILE *f, const struct prom_input *in)
 	       st->expired);
 }
 
+/*
+ * The module's log2 buckets, every other one: a bound every power of 4
+ * from 2^10 ns (1.024 us) to 2^46 ns (19.5 h), 19 and +Inf per row, the
+ * cardinality of a usual histogram; the module keeps twice the
+ * resolution (tcpclose stats --histogram).
+ */
+#define PROM_HIST_STEP	2
+#define PROM_HIST_LAST	36
+
+static void hist_labels(FILE *f, const struct tcpclose_hist_row *r)
+{
+	fprintf(f, "{state=\"%s\"", tc_state_name(r->state));
+	if (r->state == TCPCLOSE_TIME_WAIT)
+		fprintf(f, ",reason=\"%s\"", tc_reason_name(r->reason));
+}
+
+/* A bound in seconds, exact, without trailing zeros: "0.000001024". */
+static void le_seconds(char *buf, size_t len, uint64_t ns)
+{
+	char *end;
+
+	hist_format_seconds(buf, len, ns);
+	end = buf + strlen(buf) - 1;
+	while (*end == '0')
+		*end-- = '\0';
+	if (*end == '.')
+		*end = '\0';
+}
+
+static void hist_row(FILE *f, const struct tcpclose_hist_row *r)
+{
+	const char *name = "tcpclose_state_duration_seconds";
+	unsigned long long cum = 0;
+	char le[48];
+
+	for (int i = 0; i <= PROM_HIST_LAST; i++) {
+		cum += r->buckets[i];
+		if (i % PROM_HIST_STEP)
+			continue;
+		le_seconds(le, sizeof(le), hist_le_ns(i));
+		fprintf(f, "%s_bucket", name);
+		hist_labels(f, r);
+		fprintf(f, ",le=\"%s\"} %llu\n", le, cum);
+	}
+	fprintf(f, "%s_bucket", name);
+	hist_labels(f, r);
+	fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)r->count);
+	hist_format_seconds(le, sizeof(le), hist_sum_ns(r));
+	fprintf(f, "%s_sum", name);
+	hist_labels(f, r);
+	fprintf(f, "} %s\n%s_count", le, name);
+	hist_labels(f, r);
+	fprintf(f, "} %llu\n", (unsigned long long)r->count);
+}
+
+static void hist_families(FILE *f, const struct prom_input *in)
+{
+	family(f, "tcpclose_state_duration_seconds", "histogram",
+	       "Time sockets spent in a close state, counted as they left it (TIME_WAIT by how it ended), since the module was loaded; those of unknown time are in tcpclose_state_duration_unknown_total.");
+	for (int i = 0; i < in->nhist; i++)
+		if (in->hist[i].state)
+			hist_row(f, &in->hist[i]);
+	family(f, "tcpclose_state_duration_unknown_total", "counter",
+	       "Sockets that left a close state after a time the module does not know: they entered it before the module was loaded, or the table was full (state UNKNOWN: the state itself is unknown).");
+	for (int i = 0; i < in->nhist; i++) {
+		fputs("tcpclose_state_duration_unknown_total", f);
+		hist_labels(f, &in->hist[i]);
+		fprintf(f, "} %llu\n", (unsigned long long)in->hist[i].unknown);
+	}
+}
+
 int prom_write(FILE *f, struct prom_input *in)
 {
 	if (in->nsocks)
 		qsort_r(in->socks, in->nsocks, sizeof(*in->socks), sock_order,
 			&in->labels);
 	module_families(f, in);
+	if (in->st && in->hist)
+		hist_families(f, in);
 	single(f, "tcpclose_sock_diag_up", "gauge",
 	       "1 when the kernel's sock_diag answered; 0: only the module's table was counted.",
 	       !!in->diag_ok);

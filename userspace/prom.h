@@ -36,6 +36,9 @@ struct prom_input {
 	struct prom_sock *socks;	/* sorted in place */
 	int nsocks;
 	unsigned int labels;	/* PROM_LABEL_* */
+	/* The module's state-duration histograms; NULL: none read. */
+	const struct tcpclose_hist_row *hist;
+	int nhist;
 };
 
 /* "pid,port" into PROM_LABEL_* bits; -1 if a name is unknown. */

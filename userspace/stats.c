@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "decode.h"
 #include "device.h"
+#include "hist.h"
 #include "stats.h"
 
 static const char stats_help[] =
@@ -16,6 +17,11 @@ static const char stats_help[] =
 "live table's fill and overflow (full and timewait sockets), per CPU;\n"
 "ABI version, hooks and recorded states.\n"
 "\n"
+"  -H, --histogram       the time sockets spent in each close state instead:\n"
+"                        log2 histograms, per state (TIME_WAIT per end\n"
+"                        reason), since the module was loaded\n"
+"      --netns-cookie N  with --histogram, in the initial network namespace:\n"
+"                        only the namespace of cookie N (default: all)\n"
 "  -j, --json            one JSON document (see tcpclose(8))\n"
 "  -h, --help            this help\n"
 "\n"
@@ -23,7 +29,7 @@ static const char stats_help[] =
 "(each open file has its own stream); this command's own stream never\n"
 "starts, so it shows none.  'tcpclose watch' reports its drops itself.\n"
 "In a network namespace other than the initial one, host-wide counters\n"
-"(seen, missed, expired) read 0.\n";
+"(seen, missed, expired) read 0, and histograms are that namespace's.\n";
 
 static void mask_names(char *buf, size_t len, uint32_t mask)
 {
@@ -156,38 +162,90 @@ void stats_print_json(FILE *f, const struct tcpclose_stats *st,
 	fprintf(f, "}\n");
 }
 
-int cmd_stats(int argc, char **argv)
+/* tcpclose stats --histogram */
+static int histograms(int fd, uint64_t netns_cookie, int json)
 {
+	struct tcpclose_hist_row *rows;
+	struct tcpclose_hist h;
+	uint64_t counting;
+	int n = dev_hist(fd, netns_cookie, &h, &rows);
+
+	close(fd);
+	if (n < 0)
+		return EXIT_ERROR;
+	counting = mono_now_ns() - h.since_ns;
+	if (json)
+		hist_print_json(stdout, &h, rows, n, counting);
+	else
+		hist_print_human(stdout, &h, rows, n, counting);
+	free(rows);
+	return EXIT_OK;
+}
+
+struct stats_opts {
+	int json, histogram, help;
+	unsigned long long netns_cookie;
+};
+
+static int parse(int argc, char **argv, struct stats_opts *o)
+{
+	enum { OPT_NETNS_COOKIE = 256 };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "histogram", no_argument, NULL, 'H' },
+		{ "netns-cookie", required_argument, NULL, OPT_NETNS_COOKIE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct tcpclose_cpu_stats *cpu = NULL;
-	struct tcpclose_stats st;
-	int c, fd, json = 0;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jHh", opts, NULL)) != -1) {
 		if (c == 'j') {
-			json = 1;
+			o->json = 1;
+		} else if (c == 'H') {
+			o->histogram = 1;
+		} else if (c == OPT_NETNS_COOKIE) {
+			if (tc_parse_uint(optarg, 1, UINT64_MAX, &o->netns_cookie))
+				return usage_error("stats", "bad namespace cookie '%s'", optarg);
 		} else if (c == 'h') {
-			fputs(stats_help, stdout);
-			return EXIT_OK;
+			o->help = 1;
+			return 0;
 		} else {
 			return usage_error("stats", "see 'tcpclose stats --help'");
 		}
 	}
 	if (optind < argc)
 		return usage_error("stats", "unexpected argument '%s'", argv[optind]);
+	if (o->netns_cookie && !o->histogram)
+		return usage_error("stats", "--netns-cookie goes with --histogram");
+	return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct tcpclose_cpu_stats *cpu = NULL;
+	struct stats_opts o = { 0 };
+	struct tcpclose_stats st;
+	int fd, rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.help) {
+		fputs(stats_help, stdout);
+		return EXIT_OK;
+	}
 	fd = dev_open(O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return EXIT_ERROR;
+	if (o.histogram)
+		return histograms(fd, o.netns_cookie, o.json);
 	if (dev_stats(fd, &st, &cpu)) {
 		close(fd);
 		return EXIT_ERROR;
 	}
 	close(fd);
-	if (json)
+	if (o.json)
 		stats_print_json(stdout, &st, cpu, mono_now_ns() - st.load_ns);
 	else
 		stats_print_human(stdout, &st, cpu, mono_now_ns() - st.load_ns);

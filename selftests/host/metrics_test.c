@@ -3,7 +3,9 @@
  * Host tests of `tcpclose metrics` below the command: the join of the live
  * table with sock_diag, the Prometheus text for synthetic sockets and
  * counters (checked line by line and by Prometheus' own promtool, when
- * installed), label escaping, and the atomic textfile.
+ * installed), the state-duration histograms of made-up rows (cumulative
+ * buckets, exact sums past 2^64 ns), label escaping, and the atomic
+ * textfile.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 #include "prom.h"
 #include "sockets.h"
+#include "fakehist.h"
 #include "../tap.h"
 
 #define CW	TCPCLOSE_CLOSE_WAIT
@@ -196,6 +199,98 @@ static void variants(void)
 	free(t);
 }
 
+/*
+ * Every histogram's buckets, in order: le grows, counts never fall, and
+ * +Inf is its _count.  Returns the histograms seen, -1 on a fault.
+ */
+static int cumulative(const char *t)
+{
+	static const char b[] = "tcpclose_state_duration_seconds_bucket{";
+	char key[256] = "", k[256], count[320];
+	unsigned long long prev = 0, v;
+	int rows = 0, inf = 0;
+	const char *p, *le;
+
+	for (p = strstr(t, b); p; p = strstr(p + 1, b)) {
+		le = strstr(p, ",le=\"");
+		if (!le || sscanf(strchr(le, '}') + 1, "%llu", &v) != 1)
+			return -1;
+		snprintf(k, sizeof(k), "%.*s", (int)(le - p), p);
+		if (strcmp(k, key)) {
+			if (rows && !inf)
+				return -1;
+			snprintf(key, sizeof(key), "%s", k);
+			rows++;
+			prev = 0;
+			inf = 0;
+		}
+		if (inf || v < prev)
+			return -1;
+		inf = !strncmp(le, ",le=\"+Inf\"}", 11);
+		prev = v;
+		snprintf(count, sizeof(count),
+			 "\ntcpclose_state_duration_seconds_count{%s} %llu\n",
+			 k + strlen(b), v);
+		if (inf && !strstr(t, count))
+			return -1;
+	}
+	return rows && inf ? rows : -1;
+}
+
+static int occurs(const char *t, const char *s)
+{
+	int n = 0;
+
+	for (const char *p = strstr(t, s); p; p = strstr(p + 1, s))
+		n++;
+	return n;
+}
+
+static void histograms(void)
+{
+	struct tcpclose_hist_row rows[FAKE_ROWS];
+	struct tcpclose_hist h;
+	struct prom_input in = {
+		.st = &host_stats, .uptime_ns = 3600 * SEC, .diag_ok = 1,
+		.hist = rows, .nhist = FAKE_ROWS,
+	};
+	char *t;
+	int ok;
+
+	fake_hist(&h, rows);
+	t = render(&in);
+	ok = has(t, "# TYPE tcpclose_state_duration_seconds histogram");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"CLOSE_WAIT\",le=\"0.067108864\"} 0");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"CLOSE_WAIT\",le=\"0.268435456\"} 5");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"CLOSE_WAIT\",le=\"1.073741824\"} 6");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"CLOSE_WAIT\",le=\"70368.744177664\"} 7");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"CLOSE_WAIT\",le=\"+Inf\"} 7");
+	ok &= has(t, "tcpclose_state_duration_seconds_sum{state=\"CLOSE_WAIT\"} 601.050000007");
+	ok &= has(t, "tcpclose_state_duration_seconds_count{state=\"CLOSE_WAIT\"} 7");
+	ok &= has(t, "tcpclose_state_duration_seconds_bucket{state=\"FIN_WAIT2\",le=\"0.000001024\"} 2");
+	tap_check(ok, "histogram: cumulative buckets in seconds, exact le, +Inf, sum and count");
+	ok = cumulative(t) == FAKE_ROWS - 1 &&
+	     occurs(t, "seconds_bucket{state=\"LAST_ACK\",") == 20 &&
+	     !strstr(t, "seconds_bucket{state=\"UNKNOWN\"");
+	tap_check(ok, "every state's buckets grow to +Inf = count, 20 per state; none for the unknown state");
+	ok = has(t, "tcpclose_state_duration_seconds_bucket{state=\"TIME_WAIT\",reason=\"expired\",le=\"68.719476736\"} 400000000");
+	ok &= has(t, "tcpclose_state_duration_seconds_sum{state=\"TIME_WAIT\",reason=\"expired\"} 24000000000.000000000");
+	ok &= has(t, "tcpclose_state_duration_seconds_count{state=\"TIME_WAIT\",reason=\"reuse\"} 2");
+	tap_check(ok, "TIME_WAIT per end reason; a sum past 2^64 ns exact");
+	ok = has(t, "# TYPE tcpclose_state_duration_unknown_total counter");
+	ok &= has(t, "tcpclose_state_duration_unknown_total{state=\"CLOSE_WAIT\"} 2");
+	ok &= has(t, "tcpclose_state_duration_unknown_total{state=\"TIME_WAIT\",reason=\"rst\"} 1");
+	ok &= has(t, "tcpclose_state_duration_unknown_total{state=\"UNKNOWN\"} 1");
+	ok &= has(t, "tcpclose_state_duration_unknown_total{state=\"CLOSING\"} 0");
+	tap_check(ok, "unknown durations counted apart, every row, the unknown state too");
+	if (have_promtool())
+		tap_check(promtool_ok(t, "the histograms"),
+			  "promtool accepts the histograms");
+	else
+		tap_skip("promtool not installed");
+	free(t);
+}
+
 static void labels_option(void)
 {
 	unsigned int l = 0;
@@ -276,10 +371,11 @@ static void textfile(void)
 
 int main(void)
 {
-	tap_plan(16);
+	tap_plan(21);
 	join();
 	format();
 	variants();
+	histograms();
 	labels_option();
 	promtool_rejects();
 	textfile();

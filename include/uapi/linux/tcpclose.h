@@ -189,11 +189,50 @@ struct tcpclose_dump {
 	__u64 entries_ptr;	/* in: user pointer to struct tcpclose_sock[] */
 };
 
+/*
+ * State-duration histograms: for every transition out of a close state,
+ * the time spent in it, in log2 buckets of nanoseconds.  Bucket 0 counts
+ * durations up to 2^TCPCLOSE_HIST_SHIFT ns, bucket i (0 < i < last)
+ * those in (2^(SHIFT + i - 1), 2^(SHIFT + i)] ns, the last one all longer
+ * ones: upper bounds are inclusive, as Prometheus' "le".
+ */
+#define TCPCLOSE_HIST_SHIFT	10	/* 1.024 us */
+#define TCPCLOSE_HIST_BUCKETS	48	/* the last: over 2^56 ns, 2.3 years */
+
+/*
+ * One row: the transitions out of one state; TIME_WAIT has a row per end
+ * reason.  A row with state 0 counts transitions out of a close state
+ * that was not known (unknown only).
+ */
+struct tcpclose_hist_row {
+	__u8  state;		/* TCPCLOSE_* state left, 0: not known */
+	__u8  reason;		/* TIME_WAIT: TCPCLOSE_REASON_* of its end */
+	__u8  pad[6];
+	__u64 count;		/* transitions of known duration */
+	__u64 sum_ns;		/* their time in the state, low 64 bits */
+	__u64 sum_ns_hi;	/* and high 64 bits */
+	__u64 unknown;		/* transitions of unknown duration: no bucket */
+	__u64 buckets[TCPCLOSE_HIST_BUCKETS];
+};
+
+struct tcpclose_hist {
+	__u32 size;		/* in: sizeof(struct tcpclose_hist) */
+	__u32 version;		/* out: TCPCLOSE_ABI_VERSION */
+	__u64 netns_cookie;	/* in: 0, or a namespace; out: 0 for host */
+	__u64 since_ns;		/* out: CLOCK_MONOTONIC when counting began */
+	__u32 scope;		/* out: TCPCLOSE_SCOPE_* */
+	__u32 nr_rows;		/* in: room at rows_ptr; out: rows there are */
+	__u32 row_size;		/* in: sizeof(struct tcpclose_hist_row) */
+	__u32 pad;
+	__u64 rows_ptr;		/* in: user pointer to struct tcpclose_hist_row[] */
+};
+
 #define TCPCLOSE_IOC_MAGIC	0xE7
 #define TCPCLOSE_IOC_VERSION	_IOR(TCPCLOSE_IOC_MAGIC, 1, __u32)
 #define TCPCLOSE_IOC_STATS	_IOWR(TCPCLOSE_IOC_MAGIC, 2, struct tcpclose_stats)
 #define TCPCLOSE_IOC_SET_FILTER	_IOW(TCPCLOSE_IOC_MAGIC, 3, struct tcpclose_filter)
 #define TCPCLOSE_IOC_GET_FILTER	_IOWR(TCPCLOSE_IOC_MAGIC, 4, struct tcpclose_filter)
 #define TCPCLOSE_IOC_DUMP	_IOWR(TCPCLOSE_IOC_MAGIC, 5, struct tcpclose_dump)
+#define TCPCLOSE_IOC_HIST	_IOWR(TCPCLOSE_IOC_MAGIC, 6, struct tcpclose_hist)
 
 #endif /* _UAPI_LINUX_TCPCLOSE_H */
