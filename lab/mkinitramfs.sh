@@ -7,7 +7,8 @@
 # (run selftests/vm-run.sh), "demo" (lab/demo.sh) or "bench" (lab/bench.sh).
 # A module the kernel has built in (modules.builtin) is skipped.
 # TCPCLOSE_FI_KO: the fault-injection build, as tcpclose-fault-inject.ko.
-# TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS
+# TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS,
+# TCPCLOSE_SOAK_PAUSE
 # go to the guest's /etc/lane.env for vm-run.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -81,7 +82,7 @@ cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$stage/te
 echo "$krel" >"$stage/etc/kernel-release"
 {
 	echo "LANE=${TCPCLOSE_LANE:-normal}"
-	for v in TCPCLOSE_SOAK_CYCLES TCPCLOSE_SOAK_MS; do
+	for v in TCPCLOSE_SOAK_CYCLES TCPCLOSE_SOAK_MS TCPCLOSE_SOAK_PAUSE; do
 		[ -n "${!v:-}" ] && echo "$v=${!v}"
 	done
 } >"$stage/etc/lane.env"

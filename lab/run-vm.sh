@@ -6,6 +6,8 @@
 # guest did not finish (timeout, panic, oops: oops=panic makes an oops end
 # the run at once).  VM_MEM sets the guest's memory in MB (default 1024;
 # the bench raises it for bpftrace's libraries in the initramfs).
+# VM_TCG_THREAD=single runs both vCPUs on one host thread (see
+# Documentation/selftests.rst: the emulator's cross-vCPU code patching).
 # One qemu line for every kernel the lab has: Debian's amd64, rt-amd64 and
 # cloud-amd64 flavours and the debug kernel all have the 8250 serial
 # console built in (ttyS0) and ACPI for poweroff on q35.
@@ -17,7 +19,8 @@ kernel=$CACHE/kernels/$krel/vmlinuz
 
 set +e
 timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
-	-machine q35,accel=tcg -cpu max -smp 2 -m "${VM_MEM:-1024}" \
+	-machine q35 -accel tcg,thread="${VM_TCG_THREAD:-multi}" \
+	-cpu max -smp 2 -m "${VM_MEM:-1024}" \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 quiet loglevel=5 panic=-1 oops=panic" \

@@ -71,7 +71,7 @@ static void tc_fill_stats(struct tc_reader *r, struct tcpclose_stats *st,
 	st->scope = TCPCLOSE_SCOPE_HOST;
 	st->seen = tc_stream_seen(cpu, nr);
 	st->missed = tc_hooks_missed() + tc_timewait_missed() +
-		     tc_segment_missed();
+		     tc_segment_missed() + tc_abort_missed();
 }
 
 static long tc_ioc_stats(struct tc_reader *r, void __user *arg)

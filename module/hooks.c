@@ -169,6 +169,8 @@ static void tc_destroy_probe(void *data, struct sock *sk)
 	tc_fill_sock(&ev, sk);
 	ev.oldstate = old.state;
 	ev.newstate = TCP_CLOSE;
+	/* The CLOSE came earlier: a duration to here would be false. */
+	tc_hist_note(sock_net(sk), &ev);
 	if (tc_state_wanted(ev.oldstate, ev.newstate))
 		tc_emit(&ev);
 }

@@ -153,6 +153,7 @@ static int __init tc_init(void)
 	if (err)
 		goto out_hist;
 	tc_segment_init();
+	tc_abort_init();
 	err = tc_hooks_init();
 	if (err) {
 		pr_err("cannot attach a state-change hook (hook=%s): %d\n",
@@ -170,6 +171,7 @@ static int __init tc_init(void)
 out_hooks:
 	tc_hooks_exit();
 out_timewait:
+	tc_abort_exit();
 	tc_segment_exit();
 	tc_timewait_exit();
 out_hist:
@@ -183,6 +185,7 @@ static void __exit tc_exit(void)
 {
 	tc_dev_exit();
 	tc_hooks_exit();
+	tc_abort_exit();
 	tc_segment_exit();
 	tc_timewait_exit();
 	/* The hooks are gone: nothing counts into the histograms any more. */

@@ -103,7 +103,12 @@ int tc_timewait_init(void);
 void tc_timewait_exit(void);
 bool tc_timewait_active(void);
 unsigned long tc_timewait_missed(void);
-bool tc_abort_take(const struct sock *sk);
+
+/* abort.c: what tcp_abort() (ss -K) is ending. */
+void tc_abort_init(void);
+void tc_abort_exit(void);
+bool tc_abort_take(const void *sk);
+unsigned long tc_abort_missed(void);
 
 /* segment.c: the segment tcp_rcv_state_process() is working on. */
 void tc_segment_init(void);

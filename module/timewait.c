@@ -21,9 +21,9 @@
  * full socket's CLOSE that follows is silenced through a handoff note.
  *
  * A per-CPU note carries what the packet path knows (substate before, RST,
- * SYN) and what tcp_abort() knows (also about a full socket, whose CLOSE
- * then reads as killed) to the probes that run next on that CPU; it holds
- * the socket's address only to compare it, never to dereference it, and is
+ * SYN) to the probes that run next on that CPU (what tcp_abort() knows
+ * comes from abort.c); it holds the socket's address only to compare it,
+ * never to dereference it, and is
  * trusted for one jiffy only, so that a note left by a segment that did not
  * kill the socket cannot name a later end.  A kill in softirq context
  * without a note is the timer: expiry.
@@ -38,10 +38,7 @@
 #include <net/inet_timewait_sock.h>
 #include "tcpclose.h"
 
-/*
- * What the last probe knew about a timewait socket about to change, or
- * about a full socket tcp_abort() is killing.
- */
+/* What the last probe knew about a timewait socket about to change. */
 struct tc_tw_note {
 	const void *sk;		/* compared, never dereferenced */
 	unsigned long when;	/* jiffies */
@@ -225,38 +222,6 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/*
- * ss -K (SOCK_DESTROY): a timewait socket dies in inet_twsk_kill(), a full
- * one goes to CLOSE through tcp_done(), both on this CPU right after.
- */
-static int tc_abort_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	struct tc_tw_note *n;
-
-	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT) {
-		tc_note(inet_twsk(sk), TCPCLOSE_REASON_KILLED);
-		return 0;
-	}
-	n = this_cpu_ptr(&tc_tw_note);
-	n->sk = sk;
-	n->when = jiffies;
-	n->substate = 0;
-	n->reason = TCPCLOSE_REASON_KILLED;
-	return 0;
-}
-
-/* Whether tcp_abort() is killing @sk, a full socket going to CLOSE. */
-bool tc_abort_take(const struct sock *sk)
-{
-	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
-
-	if (!tc_note_valid(n, sk) || n->reason != TCPCLOSE_REASON_KILLED)
-		return false;
-	n->sk = NULL;
-	return true;
-}
-
 static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
@@ -266,7 +231,10 @@ static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
-	if (tc_note_valid(n, tw) && n->reason) {
+	if (tc_abort_take(tw)) {
+		/* ss -K (abort.c) */
+		reason = TCPCLOSE_REASON_KILLED;
+	} else if (tc_note_valid(n, tw) && n->reason) {
 		reason = n->reason;
 		n->sk = NULL;
 	} else if (in_serving_softirq()) {
@@ -285,7 +253,6 @@ static struct kprobe tc_tw_kps[] = {
 	  .pre_handler = tc_schedule_pre },
 	{ .symbol_name = "tcp_timewait_state_process",
 	  .pre_handler = tc_state_process_pre },
-	{ .symbol_name = "tcp_abort", .pre_handler = tc_abort_pre },
 	{ .symbol_name = "inet_twsk_kill", .pre_handler = tc_kill_pre },
 };
 

@@ -735,6 +735,7 @@ int main(int argc, char **argv)
 	struct acct all, v6;
 	const char *env;
 	int cycles = 8, ms = 3000, loads = 0, unloads = 0, acct_ok = 1;
+	int pause_loads;
 	int stuck = 0, flowed = 0, bad_ok = 0;
 	uint64_t seed, t0 = mono_ns();
 	char top[256] = "";
@@ -745,6 +746,8 @@ int main(int argc, char **argv)
 		cycles = atoi(argv[1]);
 	else if ((env = getenv("TCPCLOSE_SOAK_CYCLES")))
 		cycles = atoi(env);
+	/* TCPCLOSE_SOAK_PAUSE=0: load under churn too (see below). */
+	pause_loads = !(env = getenv("TCPCLOSE_SOAK_PAUSE")) || atoi(env);
 	if ((env = getenv("TCPCLOSE_SOAK_MS")))
 		ms = atoi(env);
 	if ((env = getenv("TCPCLOSE_KO")))
@@ -755,8 +758,9 @@ int main(int argc, char **argv)
 	       mono_ns() ^ getpid();
 
 	tap_plan(9);
-	tap_info("%d cycles of %d ms, seed %#llx (TCPCLOSE_SOAK_SEED)", cycles,
-		 ms, (unsigned long long)seed);
+	tap_info("%d cycles of %d ms, seed %#llx (TCPCLOSE_SOAK_SEED), loads %s",
+		 cycles, ms, (unsigned long long)seed,
+		 pause_loads ? "with the churn paused" : "under churn");
 	if (!loaded())
 		tap_bail("the module is not loaded");
 	if (setup_netns())
@@ -773,7 +777,14 @@ int main(int argc, char **argv)
 		const char *params = cycle_params[c % NPARAMS];
 		uint64_t end;
 
-		if (c > 0) {
+		if (c > 0 && !pause_loads) {
+			if (load(params)) {
+				tap_info("cycle %d: load '%s': %s", c, params,
+					 strerror(errno));
+				break;
+			}
+			loads++;
+		} else if (c > 0) {
 			/*
 			 * Loaded with the churn paused.  Arming the kretprobe
 			 * on tcp_rcv_state_process() while segments hit it

@@ -48,8 +48,8 @@ static void kill_close_wait(int fd, int lfd, int port)
 		  "ss -K on a CLOSE_WAIT socket: CLOSE_WAIT>CLOSE, reason killed (ss rc %d, reason %d)",
 		  rc, i >= 0 ? l.ev[i].reason : -1);
 	/* The application learns it (SO_ERROR; read() gives the EOF first). */
-	tap_check(getsockopt(sfd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
-		  err == ECONNABORTED,
+	rc = getsockopt(sfd, SOL_SOCKET, SO_ERROR, &err, &len);
+	tap_check(rc == 0 && err == ECONNABORTED,
 		  "the owner's socket has the error ECONNABORTED (%d)", err);
 	n = tc_dump_table(fd, &tab, &total);
 	tap_check(!table_find(tab, n, scookie), "it left the live table");
