@@ -10,6 +10,7 @@
 #include <time.h>
 #include "commands.h"
 #include "decode.h"
+#include "service.h"
 
 static const char *const state_names[TCPCLOSE_MAX_STATES] = {
 	[0] = "UNKNOWN",
@@ -174,9 +175,25 @@ void tc_print_holders_json(FILE *f, const struct tc_holders *h)
 		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", i ? "," : "[",
 			h->o[i].pid, h->o[i].fd);
 		tc_json_strn(f, h->o[i].comm, sizeof(h->o[i].comm));
+		tc_print_service_json(f, h->o[i].svc);
 		fputc('}', f);
 	}
 	fputc(']', f);
+}
+
+/* Unknown is null, never a guess: the process may have gone meanwhile. */
+void tc_print_service_json(FILE *f, const struct service *svc)
+{
+	enum svc_kind kind = svc ? svc->kind : SVC_UNKNOWN;
+
+	if (kind == SVC_UNKNOWN) {
+		fputs(",\"service\":null,\"service_kind\":\"unknown\",\"cgroup\":null", f);
+		return;
+	}
+	fputs(",\"service\":", f);
+	tc_json_string(f, svc->name);
+	fprintf(f, ",\"service_kind\":\"%s\",\"cgroup\":", svc_kind_name(kind));
+	tc_json_string(f, svc->path);
 }
 
 /*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A fixture /proc tree for the reader's owner lookup: PID/fd and comm. */
+/* A fixture /proc tree for the reader's owner lookup: PID/fd, comm, cgroup. */
 #ifndef TCPCLOSE_FAKEPROC_H
 #define TCPCLOSE_FAKEPROC_H
 
@@ -34,6 +34,22 @@ static inline void proc_comm(const char *root, int pid, const char *comm)
 	if (!f)
 		tap_bail("cannot write %s", p);
 	fprintf(f, "%s\n", comm);
+	fclose(f);
+}
+
+/* ROOT/PID/cgroup: the unified hierarchy's line, "0::PATH". */
+static inline void proc_cgroup(const char *root, int pid, const char *path)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%d", root, pid);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/%d/cgroup", root, pid);
+	f = fopen(p, "w");
+	if (!f)
+		tap_bail("cannot write %s", p);
+	fprintf(f, "0::%s\n", path);
 	fclose(f);
 }
 

@@ -164,6 +164,24 @@ static void decoding(void)
 	free(text);
 }
 
+/* What watch --json and stuck --json say of the holders found above. */
+static void holders_json(const struct tc_holders *h)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int ok;
+
+	tc_print_holders_json(f, h);
+	fclose(f);
+	ok = !strcmp(text, "[{\"pid\":99,\"fd\":8,\"comm\":\"?\",\"service\":null,\"service_kind\":\"unknown\",\"cgroup\":null},"
+		     "{\"pid\":123,\"fd\":3,\"comm\":\"leaky\",\"service\":\"leaky.service\",\"service_kind\":\"unit\",\"cgroup\":\"/system.slice/leaky.service\"}]");
+	if (!ok)
+		tap_info("got %s", text);
+	tap_check(ok, "JSON owners carry service, its kind and the cgroup path; null when unknown");
+	free(text);
+}
+
 static void owners(void)
 {
 	char root[] = "/tmp/tcpclose-procXXXXXX", p[256];
@@ -175,6 +193,7 @@ static void owners(void)
 	proc_fd(root, 123, 3, "socket:[555]");
 	proc_fd(root, 123, 4, "pipe:[9]");
 	proc_comm(root, 123, "leaky");
+	proc_cgroup(root, 123, "/system.slice/leaky.service");
 	proc_fd(root, 99, 8, "socket:[555]");
 	snprintf(p, sizeof(p), "%s/7", root);	/* vanished: no fd dir */
 	mkdir(p, 0755);
@@ -192,6 +211,13 @@ static void owners(void)
 	owner_find(&m, 556, &h);
 	ok &= !h.n;
 	tap_check(ok, "fixture /proc: a shared socket inode to every holder, lowest pid first; pipes, vanished pids ignored");
+	owner_find(&m, 555, &h);
+	ok = h.n == 2 && h.o[1].svc && h.o[1].svc->kind == SVC_UNIT &&
+	     !strcmp(h.o[1].svc->name, "leaky.service") &&
+	     !strcmp(h.o[1].svc->path, "/system.slice/leaky.service") &&
+	     h.o[0].svc && h.o[0].svc->kind == SVC_UNKNOWN;
+	tap_check(ok, "the scan names each holder's service; no cgroup file: unknown");
+	holders_json(&h);
 	snprintf(p, sizeof(p), "rm -rf %s/99", root);
 	system(p);
 	owner_scan(&m);
@@ -205,7 +231,7 @@ static void owners(void)
 
 int main(void)
 {
-	tap_plan(11);
+	tap_plan(13);
 	parsing();
 	formatting();
 	decoding();

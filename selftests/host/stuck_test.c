@@ -17,6 +17,7 @@
 #include "../tap.h"
 
 #define S	1000000000ULL
+#define CTR	"/system.slice/docker-4f1c2a9e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615243a.scope"
 
 static struct tcpclose_stats st;
 static struct tcpclose_sock table[4];
@@ -175,7 +176,8 @@ static void holders(void)
 	o.json = 1;
 	report(&o, 1);
 	tap_check(says("\"cookie\":2,") &&
-		  says("\"owners\":[{\"pid\":10,\"fd\":3,\"comm\":\"server\"},{\"pid\":11,\"fd\":4,\"comm\":\"worker\"}]") &&
+		  says("\"owners\":[{\"pid\":10,\"fd\":3,\"comm\":\"server\",\"service\":\"app.service\",\"service_kind\":\"unit\",\"cgroup\":\"/system.slice/app.service\"},"
+		       "{\"pid\":11,\"fd\":4,\"comm\":\"worker\",\"service\":\"docker:4f1c2a9e8b7d\",\"service_kind\":\"container\",\"cgroup\":\"" CTR "\"}]") &&
 		  says("\"inode\":0,\"owners\":null}") &&
 		  says("{\"pid\":null,\"comm\":null,\"state\":\"TIME_WAIT\""),
 		  "JSON: owners listed, null when none, in sockets and processes alike");
@@ -275,6 +277,8 @@ int main(void)
 	proc_socket(root, 11, "worker", 4, 700);
 	proc_socket(root, 10, "server", 5, 701);
 	proc_socket(root, 10, "server", 6, 701);	/* dup() of the same */
+	proc_cgroup(root, 10, "/system.slice/app.service");
+	proc_cgroup(root, 11, CTR);		/* moved after the fork */
 	owner_init(&owners, root);
 	owner_scan(&owners);
 	ages();
