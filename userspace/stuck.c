@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "device.h"
+#include "sockets.h"
 #include "stuck.h"
 
 static const char stuck_help[] =
@@ -75,14 +76,11 @@ static const char *const why_help[WHY_MAX] = {
 	[WHY_BEFORE_LOAD] = "in the state since before the module was loaded, and the module's age is below --min-age",
 };
 
+/* A socket of the join, its age as far as it is known, its holders. */
 struct row {
-	uint64_t cookie, ino, age_ns, netns_cookie;
+	struct close_sock s;	/* s.age_ns: the module's uptime for AT_LEAST */
 	enum age_kind kind;
 	enum why why;
-	uint32_t netns, unread;
-	uint8_t family, state;
-	uint16_t sport, dport;
-	const uint8_t *saddr, *daddr;
 	struct tc_holders h;
 };
 
@@ -200,12 +198,13 @@ static int held_by(const struct tc_holders *h, const struct stuck_opts *o)
 static int filtered_out(const struct stuck_opts *o, const struct row *r)
 {
 	const struct tc_sock_filter *f = &o->f;
+	const struct close_sock *x = &r->s;
 
-	if (f->port && r->sport != f->port && r->dport != f->port)
+	if (f->port && x->sport != f->port && x->dport != f->port)
 		return 1;
-	if (!tc_addr_match(&f->addr, r->family, r->saddr, r->daddr))
+	if (!tc_addr_match(&f->addr, x->family, x->saddr, x->daddr))
 		return 1;
-	if (f->netns && r->netns != f->netns)
+	if (f->netns && x->netns != f->netns)
 		return 1;
 	return (f->pid || o->comm) && !held_by(&r->h, o);
 }
@@ -219,10 +218,10 @@ static void add_row(struct stuck *s, struct row *r)
 {
 	const struct stuck_opts *o = s->o;
 
-	owner_find(s->in->owners, r->ino, &r->h);
+	owner_find(s->in->owners, r->s.ino, &r->h);
 	if (filtered_out(o, r))
 		return;
-	if (r->kind != AGE_UNKNOWN && r->age_ns >= o->min_age) {
+	if (r->kind != AGE_UNKNOWN && r->s.age_ns >= o->min_age) {
 		s->rows[s->nrows++] = *r;
 		return;
 	}
@@ -239,41 +238,9 @@ static void add_row(struct stuck *s, struct row *r)
 	s->rows[s->nrows++] = *r;
 }
 
-/*
- * Both lists are sorted by cookie and searched by bisection: a busy host
- * has tens of thousands of timewait sockets in the table.
- */
 static int cmp_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? -1 : a > b;
-}
-
-static int diag_by_cookie(const void *a, const void *b)
-{
-	return cmp_u64(((const struct diag_sock *)a)->cookie,
-		       ((const struct diag_sock *)b)->cookie);
-}
-
-static int table_by_cookie(const void *a, const void *b)
-{
-	return cmp_u64(((const struct tcpclose_sock *)a)->cookie,
-		       ((const struct tcpclose_sock *)b)->cookie);
-}
-
-static const struct diag_sock *diag_find(const struct diag_sock *d, int n,
-					 uint64_t cookie)
-{
-	struct diag_sock key = { .cookie = cookie };
-
-	return n ? bsearch(&key, d, n, sizeof(*d), diag_by_cookie) : NULL;
-}
-
-static const struct tcpclose_sock *table_find(const struct tcpclose_sock *t,
-					      int n, uint64_t cookie)
-{
-	struct tcpclose_sock key = { .cookie = cookie };
-
-	return n ? bsearch(&key, t, n, sizeof(*t), table_by_cookie) : NULL;
 }
 
 /*
@@ -282,74 +249,33 @@ static const struct tcpclose_sock *table_find(const struct tcpclose_sock *t,
  * it before the module was loaded, unless the module could have missed it.
  */
 static enum why why_untracked(const struct tcpclose_stats *st,
-			      const struct diag_sock *d)
+			      const struct close_sock *x)
 {
 	if (!st)
 		return WHY_NO_MODULE;
-	if (!(st->state_mask & TCPCLOSE_STATE_BIT(d->state)))
+	if (!(st->state_mask & TCPCLOSE_STATE_BIT(x->state)))
 		return WHY_NOT_TRACKED;
-	if (d->timewait ? st->tw_overflow : st->table_overflow)
+	if (x->timewait ? st->tw_overflow : st->table_overflow)
 		return WHY_TABLE_FULL;
 	if (st->missed || st->expired)
 		return WHY_MISSED;
 	return WHY_BEFORE_LOAD;
 }
 
-static void add_table(struct stuck *s, const struct tcpclose_sock *t,
-		      const struct diag_sock *d, int nd)
+/* A socket of the join, in the table (exact age) or not (see why). */
+static void add_sock(struct stuck *s, const struct close_sock *x)
 {
-	const struct diag_sock *live = diag_find(d, nd, t->cookie);
-	struct row r = {
-		.cookie = t->cookie, .ino = t->ino,
-		.age_ns = s->in->now - t->since_ns, .kind = AGE_EXACT,
-		.netns = t->netns, .netns_cookie = t->netns_cookie,
-		.unread = t->rx_queue, .family = t->family, .state = t->state,
-		.sport = t->sport, .dport = t->dport,
-		.saddr = t->saddr, .daddr = t->daddr,
-	};
+	struct row r = { .s = *x, .kind = AGE_EXACT };
 
-	if (!(s->o->mask & TCPCLOSE_STATE_BIT(t->state)))
-		return;
-	if (t->since_ns > s->in->now)
-		r.age_ns = 0;
-	if (live) {
-		r.unread = live->rqueue;
-		r.ino = r.ino ? r.ino : live->ino;
+	if (!x->age_known) {
+		r.kind = AGE_UNKNOWN;
+		r.why = why_untracked(s->in->st, x);
+		if (r.why == WHY_BEFORE_LOAD) {
+			r.kind = AGE_AT_LEAST;
+			r.s.age_ns = s->uptime;
+		}
 	}
 	add_row(s, &r);
-}
-
-static void add_diag(struct stuck *s, const struct diag_sock *d)
-{
-	struct row r = {
-		.cookie = d->cookie, .ino = d->ino, .kind = AGE_UNKNOWN,
-		.netns = d->netns, .netns_cookie = d->netns_cookie,
-		.unread = d->rqueue, .family = d->family, .state = d->state,
-		.sport = d->sport, .dport = d->dport,
-		.saddr = d->saddr, .daddr = d->daddr,
-	};
-
-	r.why = why_untracked(s->in->st, d);
-	if (r.why == WHY_BEFORE_LOAD) {
-		r.kind = AGE_AT_LEAST;
-		r.age_ns = s->uptime;
-	}
-	add_row(s, &r);
-}
-
-static void merge(struct stuck *s, struct tcpclose_sock *t, int nt,
-		  struct diag_sock *d, int nd)
-{
-	if (nt)
-		qsort(t, nt, sizeof(*t), table_by_cookie);
-	if (nd)
-		qsort(d, nd, sizeof(*d), diag_by_cookie);
-	for (int i = 0; i < nt; i++)
-		add_table(s, &t[i], d, nd);
-	for (int i = 0; i < nd; i++)
-		if (s->o->mask & TCPCLOSE_STATE_BIT(d[i].state) &&
-		    !table_find(t, nt, d[i].cookie))
-			add_diag(s, &d[i]);
 }
 
 static int first_pid(const struct row *r)
@@ -362,7 +288,7 @@ static int by_age(const struct row *x, const struct row *y)
 {
 	if (x->kind != y->kind)
 		return y->kind - x->kind;
-	return -cmp_u64(x->age_ns, y->age_ns);
+	return -cmp_u64(x->s.age_ns, y->s.age_ns);
 }
 
 static int by_key(const void *a, const void *b, void *key)
@@ -372,12 +298,12 @@ static int by_key(const void *a, const void *b, void *key)
 	int c = 0;
 
 	if (sort_key == SORT_UNREAD)
-		c = -cmp_u64(x->unread, y->unread);
+		c = -cmp_u64(x->s.unread, y->s.unread);
 	else if (sort_key == SORT_PID)
 		c = cmp_u64(first_pid(x), first_pid(y));
 	if (!c)
 		c = by_age(x, y);
-	return c ? c : cmp_u64(x->cookie, y->cookie);
+	return c ? c : cmp_u64(x->s.cookie, y->s.cookie);
 }
 
 static void age_text(char *buf, size_t len, const struct row *r)
@@ -388,7 +314,7 @@ static void age_text(char *buf, size_t len, const struct row *r)
 		snprintf(buf, len, "?");
 		return;
 	}
-	tc_format_duration(d, sizeof(d), r->age_ns);
+	tc_format_duration(d, sizeof(d), r->s.age_ns);
 	snprintf(buf, len, "%s%s", r->kind == AGE_AT_LEAST ? ">=" : "", d);
 }
 
@@ -453,9 +379,9 @@ static struct item *holder_items(const struct stuck *s, size_t *n)
 
 		for (size_t j = 0; j < r->h.n; j++)
 			it[(*n)++] = (struct item){ r->h.o[j].pid,
-				r->h.o[j].comm, r->state, i };
+				r->h.o[j].comm, r->s.state, i };
 		if (!r->h.n)
-			it[(*n)++] = (struct item){ INT_MAX, NULL, r->state, i };
+			it[(*n)++] = (struct item){ INT_MAX, NULL, r->s.state, i };
 	}
 	qsort(it, *n, sizeof(*it), item_cmp);
 	return it;
@@ -485,7 +411,7 @@ static int summarise(const struct stuck *s, struct summary **out)
 				it[i].state, 0, 0, r };
 		}
 		g->count++;
-		g->unread += r->unread;
+		g->unread += r->s.unread;
 		if (by_age(r, g->oldest) < 0)
 			g->oldest = r;
 	}
@@ -519,20 +445,21 @@ static void measure(const struct stuck *s, struct widths *w)
 	*w = (struct widths){ 5, 3, 6, 5, 6, 5 };
 	for (long i = 0; i < listed(s); i++) {
 		const struct row *r = &s->rows[i];
+		const struct close_sock *x = &r->s;
 
-		w->state = max(w->state, strlen(tc_state_name(r->state)));
+		w->state = max(w->state, strlen(tc_state_name(x->state)));
 		age_text(buf, sizeof(buf), r);
 		w->age = max(w->age, strlen(buf));
 		w->unread = max(w->unread, snprintf(buf, sizeof(buf), "%u",
-						    r->unread));
-		tc_format_endpoint(buf, sizeof(buf), r->family, r->saddr,
-				   r->sport);
+						    x->unread));
+		tc_format_endpoint(buf, sizeof(buf), x->family, x->saddr,
+				   x->sport);
 		w->local = max(w->local, strlen(buf));
-		tc_format_endpoint(buf, sizeof(buf), r->family, r->daddr,
-				   r->dport);
+		tc_format_endpoint(buf, sizeof(buf), x->family, x->daddr,
+				   x->dport);
 		w->remote = max(w->remote, strlen(buf));
 		w->netns = max(w->netns, snprintf(buf, sizeof(buf), "%u",
-						  r->netns));
+						  x->netns));
 	}
 }
 
@@ -546,15 +473,15 @@ static void print_rows(FILE *f, const struct stuck *s)
 		w.age, "AGE", w.unread, "UNREAD", w.local, "LOCAL", w.remote,
 		"REMOTE", w.netns, "NETNS", "OWNERS");
 	for (long i = 0; i < listed(s); i++) {
-		const struct row *x = &s->rows[i];
+		const struct close_sock *x = &s->rows[i].s;
 
-		age_text(age, sizeof(age), x);
+		age_text(age, sizeof(age), &s->rows[i]);
 		tc_format_endpoint(l, sizeof(l), x->family, x->saddr, x->sport);
 		tc_format_endpoint(r, sizeof(r), x->family, x->daddr, x->dport);
 		fprintf(f, "%-*s %*s %*u %-*s %-*s %-*u ", w.state,
 			tc_state_name(x->state), w.age, age, w.unread,
 			x->unread, w.local, l, w.remote, r, w.netns, x->netns);
-		tc_print_holders(f, &x->h);
+		tc_print_holders(f, &s->rows[i].h);
 		fputc('\n', f);
 	}
 	if (listed(s) < s->nrows && !s->o->summary_only)
@@ -627,20 +554,21 @@ static void json_age(FILE *f, const char *name, const struct row *r)
 		fprintf(f, "\"%s_ns\":null", name);
 	else
 		fprintf(f, "\"%s_ns\":%llu", name,
-			(unsigned long long)r->age_ns);
+			(unsigned long long)r->s.age_ns);
 	fprintf(f, ",\"%s\":\"%s\"", name, kind_names[r->kind]);
 }
 
 /* Owners last: a socket's scalar fields come before any nested object. */
-static void json_row(FILE *f, const struct row *w)
+static void json_row(FILE *f, const struct row *r)
 {
+	const struct close_sock *w = &r->s;
 	char a[64];
 
 	fprintf(f, "{\"state\":\"%s\",", tc_state_name(w->state));
-	json_age(f, "age", w);
-	fprintf(f, ",\"age_known\":%s", w->kind == AGE_EXACT ? "true" : "false");
-	if (w->why)
-		fprintf(f, ",\"age_reason\":\"%s\"", why_names[w->why]);
+	json_age(f, "age", r);
+	fprintf(f, ",\"age_known\":%s", r->kind == AGE_EXACT ? "true" : "false");
+	if (r->why)
+		fprintf(f, ",\"age_reason\":\"%s\"", why_names[r->why]);
 	else
 		fprintf(f, ",\"age_reason\":null");
 	fprintf(f, ",\"cookie\":%llu,", (unsigned long long)w->cookie);
@@ -655,7 +583,7 @@ static void json_row(FILE *f, const struct row *w)
 	else
 		fprintf(f, "\"netns_cookie\":null,");
 	fprintf(f, "\"inode\":%llu,\"owners\":", (unsigned long long)w->ino);
-	tc_print_holders_json(f, &w->h);
+	tc_print_holders_json(f, &r->h);
 	fputc('}', f);
 }
 
@@ -728,15 +656,22 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 		 const struct stuck_input *in)
 {
 	struct stuck s = { .o = o, .in = in };
+	struct close_sock *socks = NULL;
 	struct summary *sum = NULL;
-	int nsum;
+	int n, nsum;
 
 	if (in->st && in->now > in->st->load_ns)
 		s.uptime = in->now - in->st->load_ns;
-	s.rows = calloc(in->nt + in->nd + 1, sizeof(*s.rows));
-	if (!s.rows)
+	n = close_sock_join(in->table, in->nt, in->diag, in->nd, o->mask,
+			    in->now, &socks);
+	s.rows = n < 0 ? NULL : calloc(n + 1, sizeof(*s.rows));
+	if (!s.rows) {
+		free(socks);
 		return EXIT_ERROR;
-	merge(&s, in->table, in->nt, in->diag, in->nd);
+	}
+	for (int i = 0; i < n; i++)
+		add_sock(&s, &socks[i]);
+	free(socks);
 	qsort_r(s.rows, s.nrows, sizeof(*s.rows), by_key, (void *)&o->sort);
 	nsum = summarise(&s, &sum);
 	if (nsum < 0) {
