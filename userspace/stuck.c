@@ -6,6 +6,7 @@
  * is only known to exceed the module's uptime when the module tracks their
  * state, its table had room and nothing was missed; else it is unknown.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,17 +33,25 @@ static const char stuck_help[] =
 "  -a, --addr ADDR       local or remote address\n"
 "  -P, --pid PID         sockets held by process PID\n"
 "  -c, --comm NAME       sockets held by a process of this name\n"
+"  -U, --unit NAME       sockets held by a process of this service: a unit\n"
+"                        (NAME or NAME.service) or a container (docker:ID),\n"
+"                        as the SERVICE column shows it\n"
+"  -C, --cgroup PATH     sockets held by a process in cgroup PATH or below\n"
 "  -n, --netns INODE     network namespace (inode of /proc/PID/ns/net)\n"
 "  -S, --sort KEY        age (default), unread or pid\n"
 "  -t, --top N           list only the first N sockets\n"
-"  -u, --summary-only    only the summary per process\n"
+"  -g, --group-by LIST   summaries, in this order, by: service, process,\n"
+"                        peer (address), lport (local port); default\n"
+"                        service,process\n"
+"  -u, --summary-only    only the summaries, not the sockets\n"
 "  -j, --json            one JSON document (see tcpclose(8))\n"
 "  -f, --fail-if N       exit 3 when N or more sockets are reported\n"
 "  -h, --help            this help\n"
 "\n"
 "AGE \">=T\": in the state since before the module was loaded T ago.\n"
 "AGE \"?\": unknown (the reason is given below the list); such sockets\n"
-"count towards --fail-if unless --known-only.\n";
+"count towards --fail-if unless --known-only.\n"
+"SERVICE \"?\": the holder's cgroup could not be read; \"-\": no holder.\n";
 
 enum age_kind { AGE_EXACT, AGE_AT_LEAST, AGE_UNKNOWN };
 
@@ -92,7 +101,51 @@ struct stuck {
 	int nrows;
 	int unknown[WHY_MAX];		/* listed with an unknown age */
 	int hidden;			/* unknown, left out by --known-only */
+	int unknown_service;		/* listed, a holder's service unknown */
 };
+
+static const char *const group_names[GROUP_MAX] = {
+	[GROUP_SERVICE] = "service", [GROUP_PROCESS] = "process",
+	[GROUP_PEER] = "peer", [GROUP_LPORT] = "lport",
+};
+
+/* "peer,service": each key once, in the order given. */
+static int parse_groups(const char *list, struct stuck_opts *o)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	int k, rc = 0;
+
+	if (!copy)
+		return -1;
+	o->ngroups = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !rc;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k < GROUP_MAX && strcmp(tok, group_names[k]); k++)
+			;
+		for (int i = 0; i < o->ngroups && k < GROUP_MAX; i++)
+			if (o->group[i] == (enum group_key)k)
+				k = GROUP_MAX;		/* twice */
+		if (k == GROUP_MAX)
+			rc = -1;
+		else
+			o->group[o->ngroups++] = k;
+	}
+	free(copy);
+	return rc || !o->ngroups ? -1 : 0;
+}
+
+/* A cgroup path: absolute; a trailing '/' is dropped ("/" stays). */
+static int parse_cgroup(char *path, struct stuck_opts *o)
+{
+	size_t n = strlen(path);
+
+	if (path[0] != '/')
+		return -1;
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	o->cgroup = path;
+	return 0;
+}
 
 static int parse_sort(const char *s, enum stuck_sort *sort)
 {
@@ -107,6 +160,15 @@ static int parse_sort(const char *s, enum stuck_sort *sort)
 	return 0;
 }
 
+void stuck_opts_init(struct stuck_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT);
+	o->min_age = 60ULL * 1000000000ULL;
+	o->group[o->ngroups++] = GROUP_SERVICE;
+	o->group[o->ngroups++] = GROUP_PROCESS;
+}
+
 static int parse(int argc, char **argv, struct stuck_opts *o)
 {
 	static const struct option opts[] = {
@@ -117,6 +179,9 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 		{ "addr", required_argument, NULL, 'a' },
 		{ "pid", required_argument, NULL, 'P' },
 		{ "comm", required_argument, NULL, 'c' },
+		{ "unit", required_argument, NULL, 'U' },
+		{ "cgroup", required_argument, NULL, 'C' },
+		{ "group-by", required_argument, NULL, 'g' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 'S' },
 		{ "top", required_argument, NULL, 't' },
@@ -129,11 +194,9 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 	unsigned long long n;
 	int c, rc;
 
-	memset(o, 0, sizeof(*o));
-	o->mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT);
-	o->min_age = 60ULL * 1000000000ULL;
-	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:n:S:t:ujf:h", opts,
-				NULL)) != -1) {
+	stuck_opts_init(o);
+	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:U:C:g:n:S:t:ujf:h",
+				opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->mask = tc_state_mask_parse(optarg);
@@ -173,6 +236,17 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 		case 'c':
 			o->comm = optarg;
 			break;
+		case 'U':
+			o->unit = optarg;
+			break;
+		case 'C':
+			if (parse_cgroup(optarg, o))
+				return usage_error("stuck", "bad cgroup '%s' (a path from /, e.g. /system.slice)", optarg);
+			break;
+		case 'g':
+			if (parse_groups(optarg, o))
+				return usage_error("stuck", "bad --group-by '%s' (service, process, peer, lport; each once)", optarg);
+			break;
 		default:
 			rc = tc_filter_option("stuck", c, optarg, &o->f);
 			if (rc < 0)
@@ -186,12 +260,45 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 	return 0;
 }
 
+static int known(const struct service *svc)
+{
+	return svc && svc->kind != SVC_UNKNOWN;
+}
+
+/* As systemctl takes it: "nginx" is "nginx.service". */
+static int unit_is(const struct service *svc, const char *unit)
+{
+	size_t n = strlen(unit);
+
+	if (!known(svc))
+		return 0;
+	return !strcmp(svc->name, unit) ||
+	       (!strncmp(svc->name, unit, n) &&
+		!strcmp(svc->name + n, ".service"));
+}
+
+/* At or below path, by whole components: /a matches /a/b, not /ab. */
+static int cgroup_under(const struct service *svc, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (!known(svc) || strncmp(svc->path, path, n))
+		return 0;
+	return path[n - 1] == '/' || !svc->path[n] || svc->path[n] == '/';
+}
+
+/* One holder must match every holder filter: pid, comm, unit, cgroup. */
 static int held_by(const struct tc_holders *h, const struct stuck_opts *o)
 {
-	for (size_t i = 0; i < h->n; i++)
-		if ((!o->f.pid || h->o[i].pid == o->f.pid) &&
-		    (!o->comm || !strcmp(h->o[i].comm, o->comm)))
+	for (size_t i = 0; i < h->n; i++) {
+		const struct tc_owner *w = &h->o[i];
+
+		if ((!o->f.pid || w->pid == o->f.pid) &&
+		    (!o->comm || !strcmp(w->comm, o->comm)) &&
+		    (!o->unit || unit_is(w->svc, o->unit)) &&
+		    (!o->cgroup || cgroup_under(w->svc, o->cgroup)))
 			return 1;
+	}
 	return 0;
 }
 
@@ -206,7 +313,18 @@ static int filtered_out(const struct stuck_opts *o, const struct row *r)
 		return 1;
 	if (f->netns && x->netns != f->netns)
 		return 1;
-	return (f->pid || o->comm) && !held_by(&r->h, o);
+	return (f->pid || o->comm || o->unit || o->cgroup) &&
+	       !held_by(&r->h, o);
+}
+
+static void keep(struct stuck *s, const struct row *r)
+{
+	for (size_t i = 0; i < r->h.n; i++)
+		if (!known(r->h.o[i].svc)) {
+			s->unknown_service++;
+			break;
+		}
+	s->rows[s->nrows++] = *r;
 }
 
 /*
@@ -222,7 +340,7 @@ static void add_row(struct stuck *s, struct row *r)
 	if (filtered_out(o, r))
 		return;
 	if (r->kind != AGE_UNKNOWN && r->s.age_ns >= o->min_age) {
-		s->rows[s->nrows++] = *r;
+		keep(s, r);
 		return;
 	}
 	if (r->kind == AGE_EXACT)
@@ -235,7 +353,7 @@ static void add_row(struct stuck *s, struct row *r)
 		return;
 	}
 	s->unknown[r->why]++;
-	s->rows[s->nrows++] = *r;
+	keep(s, r);
 }
 
 static int cmp_u64(uint64_t a, uint64_t b)
@@ -319,51 +437,104 @@ static void age_text(char *buf, size_t len, const struct row *r)
 }
 
 /*
- * The summary per process and state.  A shared socket counts for every
- * process holding it (once, however many descriptors).  Sorting (holder,
- * row) pairs keeps it O(n log n) for any number of processes.
+ * The summaries: sockets counted per key (service, process, peer address
+ * or local port) and state.  A socket held by several processes counts for
+ * each of them, and for each of their services, once however many
+ * descriptors.  Sorting (key, row) items keeps it O(n log n).
  */
+enum { SVC_RANK_KNOWN, SVC_RANK_UNKNOWN, SVC_RANK_NONE };
+
 struct item {
-	int pid;		/* INT_MAX: no process */
-	const char *comm;
+	long num;		/* pid (INT_MAX: none), port, family, rank */
+	const char *name;	/* comm, or a known service's name */
+	const uint8_t *addr;	/* the peer's address */
+	const struct service *svc;	/* for its kind; not compared */
 	uint8_t state;
 	int row;
 };
 
 struct summary {
-	int pid;
-	const char *comm;
-	uint8_t state;
+	struct item key;
 	int count;
 	uint64_t unread;
 	const struct row *oldest;
 };
 
+static int key_cmp(const struct item *x, const struct item *y)
+{
+	int c;
+
+	if (x->num != y->num)
+		return x->num < y->num ? -1 : 1;
+	if (x->name != y->name) {
+		if (!x->name || !y->name)
+			return x->name ? -1 : 1;
+		c = strcmp(x->name, y->name);
+		if (c)
+			return c;
+	}
+	if (x->addr && y->addr) {
+		c = memcmp(x->addr, y->addr, 16);
+		if (c)
+			return c;
+	}
+	return x->state - y->state;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
+	int c = key_cmp(x, y);
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->state != y->state)
-		return x->state - y->state;
-	return x->row - y->row;
+	return c ? c : x->row - y->row;
 }
 
-/* Oldest first, as the list; then by pid. */
+/* Oldest first, as the list; then by key. */
 static int summary_cmp(const void *a, const void *b)
 {
 	const struct summary *x = a, *y = b;
 	int c = by_age(x->oldest, y->oldest);
 
-	if (c)
-		return c;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->state - y->state;
+	return c ? c : key_cmp(&x->key, &y->key);
 }
 
-static struct item *holder_items(const struct stuck *s, size_t *n)
+static struct item holder_item(enum group_key by, const struct tc_owner *w)
+{
+	if (by == GROUP_PROCESS)
+		return (struct item){ .num = w->pid, .name = w->comm };
+	if (!known(w->svc))
+		return (struct item){ .num = SVC_RANK_UNKNOWN };
+	return (struct item){ .num = SVC_RANK_KNOWN, .name = w->svc->name,
+			      .svc = w->svc };
+}
+
+/* The items of row i into it[]; at most max(1, holders). */
+static size_t row_items(const struct stuck *s, int i, enum group_key by,
+			struct item *it)
+{
+	const struct row *r = &s->rows[i];
+	size_t n = 0;
+
+	if (by == GROUP_PEER)
+		it[n++] = (struct item){ .num = r->s.family,
+					 .addr = r->s.daddr };
+	else if (by == GROUP_LPORT)
+		it[n++] = (struct item){ .num = r->s.sport };
+	else if (!r->h.n)
+		it[n++] = (struct item){ .num = by == GROUP_PROCESS ?
+					 INT_MAX : SVC_RANK_NONE };
+	else
+		for (size_t j = 0; j < r->h.n; j++)
+			it[n++] = holder_item(by, &r->h.o[j]);
+	for (size_t j = 0; j < n; j++) {
+		it[j].state = r->s.state;
+		it[j].row = i;
+	}
+	return n;
+}
+
+static struct item *group_items(const struct stuck *s, enum group_key by,
+				size_t *n)
 {
 	struct item *it;
 	size_t k = 0;
@@ -374,27 +545,22 @@ static struct item *holder_items(const struct stuck *s, size_t *n)
 	if (!it)
 		return NULL;
 	*n = 0;
-	for (int i = 0; i < s->nrows; i++) {
-		const struct row *r = &s->rows[i];
-
-		for (size_t j = 0; j < r->h.n; j++)
-			it[(*n)++] = (struct item){ r->h.o[j].pid,
-				r->h.o[j].comm, r->s.state, i };
-		if (!r->h.n)
-			it[(*n)++] = (struct item){ INT_MAX, NULL, r->s.state, i };
-	}
+	for (int i = 0; i < s->nrows; i++)
+		*n += row_items(s, i, by, it + *n);
 	qsort(it, *n, sizeof(*it), item_cmp);
 	return it;
 }
 
-static int summarise(const struct stuck *s, struct summary **out)
+/* Returns the number of summaries in *out (malloc'ed), or -1. */
+static int summarise(const struct stuck *s, enum group_key by,
+		     struct summary **out)
 {
 	struct summary *sum, *g = NULL;
 	struct item *it;
 	size_t n;
 	int ns = 0;
 
-	it = holder_items(s, &n);
+	it = group_items(s, by, &n);
 	sum = it ? calloc(n + 1, sizeof(*sum)) : NULL;
 	if (!sum) {
 		free(it);
@@ -404,11 +570,10 @@ static int summarise(const struct stuck *s, struct summary **out)
 		const struct row *r = &s->rows[it[i].row];
 
 		if (i && !item_cmp(&it[i - 1], &it[i]))
-			continue;	/* one process, two descriptors */
-		if (!g || g->pid != it[i].pid || g->state != it[i].state) {
+			continue;	/* one key, two descriptors */
+		if (!g || key_cmp(&g->key, &it[i])) {
 			g = &sum[ns++];
-			*g = (struct summary){ it[i].pid, it[i].comm,
-				it[i].state, 0, 0, r };
+			*g = (struct summary){ .key = it[i], .oldest = r };
 		}
 		g->count++;
 		g->unread += r->s.unread;
@@ -421,6 +586,33 @@ static int summarise(const struct stuck *s, struct summary **out)
 	return ns;
 }
 
+/* Every summary asked for, in the order of --group-by. */
+struct summaries {
+	struct summary *sum[GROUP_MAX];
+	int n[GROUP_MAX];
+};
+
+static void summaries_free(struct summaries *g)
+{
+	for (int k = 0; k < GROUP_MAX; k++)
+		free(g->sum[k]);
+}
+
+static int summarise_all(const struct stuck *s, struct summaries *g)
+{
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < s->o->ngroups; i++) {
+		enum group_key by = s->o->group[i];
+
+		g->n[by] = summarise(s, by, &g->sum[by]);
+		if (g->n[by] < 0) {
+			summaries_free(g);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static long listed(const struct stuck *s)
 {
 	if (s->o->summary_only)
@@ -428,21 +620,92 @@ static long listed(const struct stuck *s)
 	return s->o->top && s->o->top < s->nrows ? s->o->top : s->nrows;
 }
 
-struct widths {
-	int state, age, unread, local, remote, netns;
-};
-
 static int max(int a, int b)
 {
 	return a > b ? a : b;
 }
 
+/*
+ * Columns of terminal text: escaped text is printable UTF-8, so every
+ * byte but a continuation byte starts a character.
+ */
+static int text_width(const char *t)
+{
+	int n = 0;
+
+	for (; *t; t++)
+		n += ((unsigned char)*t & 0xc0) != 0x80;
+	return n;
+}
+
+static void print_padded(FILE *f, const char *t, int width)
+{
+	fputs(t, f);
+	fprintf(f, "%*s", max(0, width - text_width(t)), "");
+}
+
+/* A service as the SERVICE column and the summary show it, escaped. */
+#define SVC_TEXT_MAX	(4 * SVC_NAME_MAX + 1)
+
+static void service_text(char *buf, size_t len, const struct service *svc)
+{
+	if (known(svc))
+		tc_escape(buf, len, svc->name, sizeof(svc->name));
+	else
+		snprintf(buf, len, "?");
+}
+
+static int same_service(const struct service *a, const struct service *b)
+{
+	if (!known(a) || !known(b))
+		return known(a) == known(b);
+	return !strcmp(a->name, b->name);
+}
+
+/*
+ * The SERVICE cell: each holder's service once, in holder order; "?" for
+ * one whose cgroup could not be read, "-" when no process holds it.
+ * NULL when out of memory.
+ */
+static char *service_cell(const struct tc_holders *h)
+{
+	char buf[SVC_TEXT_MAX], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int shown = 0;
+
+	if (!f)
+		return NULL;
+	if (!h->n)
+		fputc('-', f);
+	for (size_t i = 0; i < h->n; i++) {
+		size_t j = 0;
+
+		while (j < i && !same_service(h->o[j].svc, h->o[i].svc))
+			j++;
+		if (j < i)
+			continue;
+		service_text(buf, sizeof(buf), h->o[i].svc);
+		fprintf(f, "%s%s", shown++ ? "," : "", buf);
+	}
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+struct widths {
+	int state, age, unread, local, remote, netns, service;
+};
+
 /* Columns as wide as their widest cell: IPv6 endpoints vary a lot. */
-static void measure(const struct stuck *s, struct widths *w)
+static void measure(const struct stuck *s, char *const *svc,
+		    struct widths *w)
 {
 	char buf[64];
 
-	*w = (struct widths){ 5, 3, 6, 5, 6, 5 };
+	*w = (struct widths){ 5, 3, 6, 5, 6, 5, 7 };
 	for (long i = 0; i < listed(s); i++) {
 		const struct row *r = &s->rows[i];
 		const struct close_sock *x = &r->s;
@@ -460,57 +723,127 @@ static void measure(const struct stuck *s, struct widths *w)
 		w->remote = max(w->remote, strlen(buf));
 		w->netns = max(w->netns, snprintf(buf, sizeof(buf), "%u",
 						  x->netns));
+		w->service = max(w->service, text_width(svc[i]));
 	}
 }
 
-static void print_rows(FILE *f, const struct stuck *s)
+static void print_row(FILE *f, const struct row *row, const char *svc,
+		      const struct widths *w)
 {
+	const struct close_sock *x = &row->s;
 	char age[40], l[64], r[64];
+
+	age_text(age, sizeof(age), row);
+	tc_format_endpoint(l, sizeof(l), x->family, x->saddr, x->sport);
+	tc_format_endpoint(r, sizeof(r), x->family, x->daddr, x->dport);
+	fprintf(f, "%-*s %*s %*u %-*s %-*s %-*u ", w->state,
+		tc_state_name(x->state), w->age, age, w->unread, x->unread,
+		w->local, l, w->remote, r, w->netns, x->netns);
+	print_padded(f, svc, w->service);
+	fputc(' ', f);
+	tc_print_holders(f, &row->h);
+	fputc('\n', f);
+}
+
+static int print_rows(FILE *f, const struct stuck *s)
+{
+	char **svc = calloc(listed(s) + 1, sizeof(*svc));
 	struct widths w;
+	long i;
+	int rc = 0;
 
-	measure(s, &w);
-	fprintf(f, "%-*s %*s %*s %-*s %-*s %-*s %s\n", w.state, "STATE",
-		w.age, "AGE", w.unread, "UNREAD", w.local, "LOCAL", w.remote,
-		"REMOTE", w.netns, "NETNS", "OWNERS");
-	for (long i = 0; i < listed(s); i++) {
-		const struct close_sock *x = &s->rows[i].s;
-
-		age_text(age, sizeof(age), &s->rows[i]);
-		tc_format_endpoint(l, sizeof(l), x->family, x->saddr, x->sport);
-		tc_format_endpoint(r, sizeof(r), x->family, x->daddr, x->dport);
-		fprintf(f, "%-*s %*s %*u %-*s %-*s %-*u ", w.state,
-			tc_state_name(x->state), w.age, age, w.unread,
-			x->unread, w.local, l, w.remote, r, w.netns, x->netns);
-		tc_print_holders(f, &s->rows[i].h);
-		fputc('\n', f);
+	for (i = 0; svc && i < listed(s) && !rc; i++)
+		rc = !(svc[i] = service_cell(&s->rows[i].h));
+	if (!svc || rc) {
+		for (long j = 0; svc && j < i; j++)
+			free(svc[j]);
+		free(svc);
+		return -1;
 	}
+	measure(s, svc, &w);
+	fprintf(f, "%-*s %*s %*s %-*s %-*s %-*s %-*s %s\n", w.state, "STATE",
+		w.age, "AGE", w.unread, "UNREAD", w.local, "LOCAL", w.remote,
+		"REMOTE", w.netns, "NETNS", w.service, "SERVICE", "OWNERS");
+	for (i = 0; i < listed(s); i++) {
+		print_row(f, &s->rows[i], svc[i], &w);
+		free(svc[i]);
+	}
+	free(svc);
 	if (listed(s) < s->nrows && !s->o->summary_only)
 		fprintf(f, "(%ld more not listed: --top)\n",
 			s->nrows - listed(s));
+	return 0;
 }
 
-static void print_summary(FILE *f, const struct stuck *s,
-			  const struct summary *sum, int nsum)
-{
-	char age[40];
+static const char *const group_titles[GROUP_MAX] = {
+	[GROUP_SERVICE] = "by service (a socket held in several services counts for each):",
+	[GROUP_PROCESS] = "by process (a shared socket counts for each holder):",
+	[GROUP_PEER] = "by peer address:",
+	[GROUP_LPORT] = "by local port:",
+};
 
-	if (nsum)
-		fprintf(f, "%sby process (a shared socket counts for each holder):\n",
-			s->o->summary_only ? "" : "\n");
-	for (int i = 0; i < nsum; i++) {
+/* The key of a summary line, escaped; at most SVC_TEXT_MAX + 8 bytes. */
+static void key_text(char *buf, size_t len, enum group_key by,
+		     const struct item *k)
+{
+	char t[SVC_TEXT_MAX];
+
+	if (by == GROUP_PROCESS && k->num == INT_MAX) {
+		snprintf(buf, len, "%7s -", "-");
+	} else if (by == GROUP_PROCESS) {
+		tc_escape(t, sizeof(t), k->name, strlen(k->name));
+		snprintf(buf, len, "%7ld %s", k->num, t);
+	} else if (by == GROUP_SERVICE) {
+		if (k->num == SVC_RANK_KNOWN)
+			tc_escape(buf, len, k->name, strlen(k->name));
+		else
+			snprintf(buf, len, k->num == SVC_RANK_NONE ? "-" : "?");
+	} else if (by == GROUP_PEER) {
+		inet_ntop(k->num, k->addr, buf, len);
+	} else {
+		snprintf(buf, len, "%ld", k->num);
+	}
+}
+
+static void print_group(FILE *f, enum group_key by,
+			const struct summary *sum, int n)
+{
+	char key[SVC_TEXT_MAX + 16], age[40];
+	int width = 0;
+
+	for (int i = 0; i < n; i++) {
+		key_text(key, sizeof(key), by, &sum[i].key);
+		width = max(width, text_width(key));
+	}
+	fprintf(f, "%s\n", group_titles[by]);
+	for (int i = 0; i < n; i++) {
 		const struct summary *k = &sum[i];
 
+		key_text(key, sizeof(key), by, &k->key);
 		age_text(age, sizeof(age), k->oldest);
-		if (k->pid == INT_MAX) {
-			fprintf(f, "  %7s -", "-");
-		} else {
-			fprintf(f, "  %7d ", k->pid);
-			tc_print_escaped(f, k->comm, strlen(k->comm));
-		}
+		fputs("  ", f);
+		print_padded(f, key, width);
 		fprintf(f, " %d socket%s in %s, oldest %s, %llu bytes unread\n",
 			k->count, k->count == 1 ? "" : "s",
-			tc_state_name(k->state), age,
+			tc_state_name(k->key.state), age,
 			(unsigned long long)k->unread);
+	}
+}
+
+static void print_summaries(FILE *f, const struct stuck *s,
+			    const struct summaries *g)
+{
+	int shown = 0;
+
+	for (int i = 0; i < s->o->ngroups; i++) {
+		enum group_key by = s->o->group[i];
+
+		if (!g->n[by])
+			continue;
+		/* A blank line after the list, and between summaries. */
+		if (!s->o->summary_only || shown++)
+			fputc('\n', f);
+		print_group(f, by, g->sum[by], g->n[by]);
 	}
 }
 
@@ -533,19 +866,23 @@ static void print_notes(FILE *f, const struct stuck *s)
 	if (s->hidden)
 		fprintf(f, "%d more socket%s of unknown age not listed (--known-only)\n",
 			s->hidden, s->hidden == 1 ? "" : "s");
+	if (s->unknown_service)
+		fprintf(f, "service \"?\": the cgroup of a holder of %d socket%s could not be read (it exited, or /proc is not ours to read)\n",
+			s->unknown_service, s->unknown_service == 1 ? "" : "s");
 	if (st && (st->table_overflow || st->tw_overflow))
 		fprintf(f, "warning: the live table overflowed: %llu full and %llu timewait sockets were not tracked (module parameter table_size)\n",
 			(unsigned long long)st->table_overflow,
 			(unsigned long long)st->tw_overflow);
 }
 
-static void print_human(FILE *f, const struct stuck *s,
-			const struct summary *sum, int nsum)
+static int print_human(FILE *f, const struct stuck *s,
+		       const struct summaries *g)
 {
-	if (listed(s))
-		print_rows(f, s);
-	print_summary(f, s, sum, nsum);
+	if (listed(s) && print_rows(f, s))
+		return -1;
+	print_summaries(f, s, g);
 	print_notes(f, s);
+	return 0;
 }
 
 static void json_age(FILE *f, const char *name, const struct row *r)
@@ -587,27 +924,62 @@ static void json_row(FILE *f, const struct row *r)
 	fputc('}', f);
 }
 
-static void json_summary(FILE *f, const struct stuck *s,
-			 const struct summary *sum, int nsum)
+/* The key's fields of one summary object, after its opening brace. */
+static void json_key(FILE *f, enum group_key by, const struct item *k)
 {
-	fprintf(f, "\"processes\":[");
-	for (int i = 0; i < nsum; i++) {
-		const struct summary *k = &sum[i];
+	char a[INET6_ADDRSTRLEN];
 
-		if (k->pid == INT_MAX) {
-			fprintf(f, "%s{\"pid\":null,\"comm\":null", i ? "," : "");
-		} else {
-			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "",
-				k->pid);
-			tc_json_string(f, k->comm);
-		}
-		fprintf(f, ",\"state\":\"%s\",\"count\":%d,",
-			tc_state_name(k->state), sum[i].count);
-		json_age(f, "oldest_age", k->oldest);
-		fprintf(f, ",\"unread\":%llu}",
-			(unsigned long long)sum[i].unread);
+	if (by == GROUP_PROCESS && k->num == INT_MAX) {
+		fputs("\"pid\":null,\"comm\":null", f);
+	} else if (by == GROUP_PROCESS) {
+		fprintf(f, "\"pid\":%ld,\"comm\":", k->num);
+		tc_json_string(f, k->name);
+	} else if (by == GROUP_SERVICE && k->num == SVC_RANK_KNOWN) {
+		fputs("\"service\":", f);
+		tc_json_string(f, k->name);
+		fprintf(f, ",\"service_kind\":\"%s\"",
+			svc_kind_name(k->svc->kind));
+	} else if (by == GROUP_SERVICE) {
+		fprintf(f, "\"service\":null,\"service_kind\":\"%s\"",
+			k->num == SVC_RANK_NONE ? "none" : "unknown");
+	} else if (by == GROUP_PEER) {
+		inet_ntop(k->num, k->addr, a, sizeof(a));
+		fprintf(f, "\"peer\":\"%s\"", a);
+	} else {
+		fprintf(f, "\"port\":%ld", k->num);
 	}
-	fprintf(f, "]");
+}
+
+static const char *const group_json[GROUP_MAX] = {
+	[GROUP_SERVICE] = "services", [GROUP_PROCESS] = "processes",
+	[GROUP_PEER] = "peers", [GROUP_LPORT] = "local_ports",
+};
+
+/* Every summary's key, in a fixed order; null when not asked for. */
+static void json_group(FILE *f, const struct stuck *s,
+		       const struct summaries *g, enum group_key by)
+{
+	int asked = 0;
+
+	for (int i = 0; i < s->o->ngroups; i++)
+		asked |= s->o->group[i] == by;
+	fprintf(f, ",\"%s\":", group_json[by]);
+	if (!asked) {
+		fputs("null", f);
+		return;
+	}
+	fputc('[', f);
+	for (int i = 0; i < g->n[by]; i++) {
+		const struct summary *k = &g->sum[by][i];
+
+		fputs(i ? ",{" : "{", f);
+		json_key(f, by, &k->key);
+		fprintf(f, ",\"state\":\"%s\",\"count\":%d,",
+			tc_state_name(k->key.state), k->count);
+		json_age(f, "oldest_age", k->oldest);
+		fprintf(f, ",\"unread\":%llu}", (unsigned long long)k->unread);
+	}
+	fputc(']', f);
 }
 
 static void json_module(FILE *f, const struct stuck *s)
@@ -626,8 +998,22 @@ static void json_module(FILE *f, const struct stuck *s)
 		(unsigned long long)st->expired);
 }
 
+static void json_sockets(FILE *f, const struct stuck *s)
+{
+	if (s->o->summary_only) {
+		fprintf(f, "\"sockets\":null,");
+		return;
+	}
+	fprintf(f, "\"sockets\":[");
+	for (long i = 0; i < listed(s); i++) {
+		fputs(i ? "," : "", f);
+		json_row(f, &s->rows[i]);
+	}
+	fprintf(f, "],");
+}
+
 static void print_json(FILE *f, const struct stuck *s,
-		       const struct summary *sum, int nsum)
+		       const struct summaries *g)
 {
 	int unknown = 0;
 
@@ -636,19 +1022,18 @@ static void print_json(FILE *f, const struct stuck *s,
 	fprintf(f, "{\"schema\":%d,\"min_age_ns\":%llu,", TC_JSON_SCHEMA,
 		(unsigned long long)s->o->min_age);
 	json_module(f, s);
-	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,\"netns_not_entered\":%d,",
-		s->nrows, unknown, s->hidden, s->in->netns_missed);
-	if (s->o->summary_only) {
-		fprintf(f, "\"sockets\":null,");
-	} else {
-		fprintf(f, "\"sockets\":[");
-		for (long i = 0; i < listed(s); i++) {
-			fputs(i ? "," : "", f);
-			json_row(f, &s->rows[i]);
-		}
-		fprintf(f, "],");
-	}
-	json_summary(f, s, sum, nsum);
+	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,\"netns_not_entered\":%d,\"unknown_service\":%d,",
+		s->nrows, unknown, s->hidden, s->in->netns_missed,
+		s->unknown_service);
+	json_sockets(f, s);
+	fputs("\"group_by\":[", f);
+	for (int i = 0; i < s->o->ngroups; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", group_names[s->o->group[i]]);
+	fputc(']', f);
+	json_group(f, s, g, GROUP_SERVICE);
+	json_group(f, s, g, GROUP_PROCESS);
+	json_group(f, s, g, GROUP_PEER);
+	json_group(f, s, g, GROUP_LPORT);
 	fprintf(f, "}\n");
 }
 
@@ -657,8 +1042,8 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 {
 	struct stuck s = { .o = o, .in = in };
 	struct close_sock *socks = NULL;
-	struct summary *sum = NULL;
-	int n, nsum;
+	struct summaries g;
+	int n, rc = 0;
 
 	if (in->st && in->now > in->st->load_ns)
 		s.uptime = in->now - in->st->load_ns;
@@ -673,17 +1058,18 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 		add_sock(&s, &socks[i]);
 	free(socks);
 	qsort_r(s.rows, s.nrows, sizeof(*s.rows), by_key, (void *)&o->sort);
-	nsum = summarise(&s, &sum);
-	if (nsum < 0) {
+	if (summarise_all(&s, &g)) {
 		free(s.rows);
 		return EXIT_ERROR;
 	}
 	if (o->json)
-		print_json(f, &s, sum, nsum);
+		print_json(f, &s, &g);
 	else
-		print_human(f, &s, sum, nsum);
-	free(sum);
+		rc = print_human(f, &s, &g);
+	summaries_free(&g);
 	free(s.rows);
+	if (rc)
+		return EXIT_ERROR;
 	return o->fail_if && s.nrows >= o->fail_if ? EXIT_THRESHOLD : EXIT_OK;
 }
 

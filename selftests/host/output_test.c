@@ -108,8 +108,7 @@ static char *capture_stuck(int json, const char *root)
 		.state_mask = TCPCLOSE_DEFAULT_STATES,
 	};
 	struct tcpclose_sock t[NAMES] = { 0 };
-	struct stuck_opts o = { .mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT),
-				.json = json };
+	struct stuck_opts o;
 	struct stuck_input in = {
 		.st = &st, .table = t, .nt = NAMES, .now = 2000000000000ULL,
 	};
@@ -118,6 +117,9 @@ static char *capture_stuck(int json, const char *root)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
+	stuck_opts_init(&o);
+	o.min_age = 0;
+	o.json = json;
 	for (int i = 0; i < NAMES; i++) {
 		struct tcpclose_event ev = event(i);
 
@@ -301,8 +303,8 @@ int main(void)
 	}
 	mode("hostile-watch.txt", capture_watch(0), 0, NAMES + 1, 1);
 	mode("hostile-watch.jsonl", capture_watch(1), 1, NAMES, 1);
-	/* Header, rows, a blank line, the summary's title and lines. */
-	mode("hostile-stuck.txt", capture_stuck(0, root), 0, 2 * NAMES + 3, 1);
+	/* Header, rows, and twice a blank line, a summary's title and lines. */
+	mode("hostile-stuck.txt", capture_stuck(0, root), 0, 3 * NAMES + 5, 1);
 	mode("hostile-stuck.json", capture_stuck(1, root), 1, 1, 1);
 	mode("stats.txt", capture_stats(0), 0, 35, 0);
 	mode("stats.json", capture_stats(1), 1, 2, 0);
