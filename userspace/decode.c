@@ -135,10 +135,9 @@ void tc_format_duration(char *buf, size_t len, uint64_t ns)
 			 (unsigned long)(s % 86400 / 3600));
 }
 
-static void format_wallclock(char *buf, size_t len, uint64_t ts_ns,
-			     uint64_t mono_to_real_ns, int iso, int utc)
+void tc_format_wallclock(char *buf, size_t len, uint64_t real, int iso,
+			 int utc)
 {
-	uint64_t real = ts_ns + mono_to_real_ns;
 	time_t secs = (time_t)(real / 1000000000ULL);
 	struct tm tm;
 	char t[32];
@@ -262,8 +261,8 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 {
 	char when[40], local[64], remote[64], trans[40], was[24];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 0,
-			 utc);
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 0,
+			    utc);
 	tc_format_endpoint(local, sizeof(local), ev->family, ev->saddr,
 			   ev->sport);
 	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
@@ -307,7 +306,8 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 {
 	char when[40], a[64];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1, 1);
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 1,
+			    1);
 	fprintf(f, "{\"schema\":%d,\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,",
 		TC_JSON_SCHEMA, when, (unsigned long long)ev->ts_ns,
 		(unsigned long long)ev->cookie);

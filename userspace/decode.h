@@ -55,6 +55,12 @@ void tc_print_service_json(FILE *f, const struct service *svc);
  */
 uint32_t tc_unacked(const struct tcpclose_event *ev);
 
+/*
+ * "12:00:05.123456", or with iso "2026-11-26T12:00:05.123456"; with utc
+ * the time in UTC, marked "Z", else local time.
+ */
+void tc_format_wallclock(char *buf, size_t len, uint64_t real_ns, int iso,
+			 int utc);
 /* utc: the time in UTC, marked "Z"; else local time. */
 void tc_print_event_header(FILE *f);
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,

@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "commands.h"
 #include "device.h"
@@ -44,8 +46,12 @@ static const char stuck_help[] =
 "                        peer (address), lport (local port); default\n"
 "                        service,process\n"
 "  -u, --summary-only    only the summaries, not the sockets\n"
-"  -j, --json            one JSON document (see tcpclose(8))\n"
+"  -j, --json            one JSON document (see tcpclose(8)); with\n"
+"                        --interval, one a line\n"
 "  -f, --fail-if N       exit 3 when N or more sockets are reported\n"
+"  -i, --interval SECS   report again every SECS (at least 0.1) until\n"
+"                        interrupted; exit 0 on SIGINT or SIGTERM\n"
+"      --count N         with --interval: stop after N reports\n"
 "  -h, --help            this help\n"
 "\n"
 "AGE \">=T\": in the state since before the module was loaded T ago.\n"
@@ -160,6 +166,26 @@ static int parse_sort(const char *s, enum stuck_sort *sort)
 	return 0;
 }
 
+/* Long options without a letter. */
+enum { OPT_COUNT = 256 };
+
+/* As watch(1): a tighter loop would mostly rescan /proc. */
+#define MIN_INTERVAL_NS	100000000ULL
+
+/*
+ * A threshold over a stream of reports would need rules of its own (the
+ * first report? every one?): --fail-if is for one report, from cron or a
+ * timer.
+ */
+static int check_interval(const struct stuck_opts *o)
+{
+	if (o->interval_ns && o->fail_if)
+		return usage_error("stuck", "--fail-if is for one report: drop --interval, or --fail-if");
+	if (o->count && !o->interval_ns)
+		return usage_error("stuck", "--count goes with --interval");
+	return 0;
+}
+
 void stuck_opts_init(struct stuck_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -188,6 +214,8 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 		{ "summary-only", no_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "fail-if", required_argument, NULL, 'f' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -195,7 +223,7 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 	int c, rc;
 
 	stuck_opts_init(o);
-	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:U:C:g:n:S:t:ujf:h",
+	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:U:C:g:n:S:t:ujf:i:h",
 				opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -230,6 +258,16 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 				return usage_error("stuck", "bad --fail-if count '%s'", optarg);
 			o->fail_if = n;
 			break;
+		case 'i':
+			if (tc_parse_duration(optarg, &o->interval_ns) ||
+			    o->interval_ns < MIN_INTERVAL_NS)
+				return usage_error("stuck", "bad --interval '%s' (at least 0.1 s: try 5, 2s, 1m)", optarg);
+			break;
+		case OPT_COUNT:
+			if (tc_parse_uint(optarg, 1, LONG_MAX, &n))
+				return usage_error("stuck", "bad --count '%s'", optarg);
+			o->count = n;
+			break;
 		case 'h':
 			fputs(stuck_help, stdout);
 			return -1;
@@ -257,7 +295,7 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 	}
 	if (optind < argc)
 		return usage_error("stuck", "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return check_interval(o);
 }
 
 static int known(const struct service *svc)
@@ -1012,6 +1050,19 @@ static void json_sockets(FILE *f, const struct stuck *s)
 	fprintf(f, "],");
 }
 
+/* When the sockets were listed, in UTC, as watch's times. */
+static void json_time(FILE *f, uint64_t real_ns)
+{
+	char t[48];
+
+	if (!real_ns) {
+		fputs("\"time\":null,", f);
+		return;
+	}
+	tc_format_wallclock(t, sizeof(t), real_ns, 1, 1);
+	fprintf(f, "\"time\":\"%s\",", t);
+}
+
 static void print_json(FILE *f, const struct stuck *s,
 		       const struct summaries *g)
 {
@@ -1019,8 +1070,9 @@ static void print_json(FILE *f, const struct stuck *s,
 
 	for (int i = 0; i < WHY_MAX; i++)
 		unknown += s->unknown[i];
-	fprintf(f, "{\"schema\":%d,\"min_age_ns\":%llu,", TC_JSON_SCHEMA,
-		(unsigned long long)s->o->min_age);
+	fprintf(f, "{\"schema\":%d,", TC_JSON_SCHEMA);
+	json_time(f, s->in->real_ns);
+	fprintf(f, "\"min_age_ns\":%llu,", (unsigned long long)s->o->min_age);
 	json_module(f, s);
 	fprintf(f, "\"count\":%d,\"unknown_age\":%d,\"unknown_age_not_listed\":%d,\"netns_not_entered\":%d,\"unknown_service\":%d,",
 		s->nrows, unknown, s->hidden, s->in->netns_missed,
@@ -1074,18 +1126,37 @@ int stuck_report(FILE *f, const struct stuck_opts *o,
 }
 
 /*
+ * What gather() warned of, so that --interval says it again only when it
+ * changes rather than once a report.
+ */
+struct said {
+	int no_module;
+	int netns_missed;
+};
+
+static void warn(struct said *said, int no_module, int netns_missed)
+{
+	if (no_module && !said->no_module)
+		fprintf(stderr, "tcpclose: %s not found (module not loaded): listing through sock_diag only, ages unknown\n",
+			TCPCLOSE_DEVICE);
+	if (netns_missed && netns_missed != said->netns_missed)
+		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
+			netns_missed, netns_missed == 1 ? "" : "s");
+	said->no_module = no_module;
+	said->netns_missed = netns_missed;
+}
+
+/*
  * sock_diag first, then the table: a socket sock_diag lists was in its
  * state before the table dump, so if the module recorded it, it is there.
  */
 static int gather(struct stuck_input *in, struct tcpclose_stats *st,
-		  uint32_t mask)
+		  uint32_t mask, struct said *said)
 {
-	int fd = -1;
+	int fd = -1, no_module;
 
-	if (access(TCPCLOSE_DEVICE, F_OK) && errno == ENOENT) {
-		fprintf(stderr, "tcpclose: %s not found (module not loaded): listing through sock_diag only, ages unknown\n",
-			TCPCLOSE_DEVICE);
-	} else {
+	no_module = access(TCPCLOSE_DEVICE, F_OK) && errno == ENOENT;
+	if (!no_module) {
 		fd = dev_open(O_RDONLY | O_NONBLOCK);
 		if (fd < 0 || dev_stats(fd, st, NULL))
 			goto fail;
@@ -1096,9 +1167,7 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 		fprintf(stderr, "tcpclose: sock_diag: %m (is tcp_diag available?): cannot list sockets\n");
 		goto fail;
 	}
-	if (in->netns_missed)
-		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
-			in->netns_missed, in->netns_missed == 1 ? "" : "s");
+	warn(said, no_module, in->netns_missed);
 	if (fd >= 0) {
 		in->nt = dev_dump(fd, &in->table);
 		if (in->nt < 0)
@@ -1106,6 +1175,7 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 		close(fd);
 	}
 	in->now = mono_now_ns();
+	in->real_ns = in->now + mono_to_real_ns();
 	return 0;
 fail:
 	if (fd >= 0)
@@ -1113,28 +1183,110 @@ fail:
 	return -1;
 }
 
-int cmd_stuck(int argc, char **argv)
+/* One report, on a map that each report rescans. */
+static int report_once(const struct stuck_opts *o, struct owner_map *owners,
+		       struct said *said)
 {
 	struct stuck_input in = { 0 };
 	struct tcpclose_stats st;
+	int rc = EXIT_ERROR;
+
+	if (!gather(&in, &st, o->mask, said)) {
+		owner_scan(owners);
+		in.owners = owners;
+		rc = stuck_report(stdout, o, &in);
+	}
+	free(in.table);
+	free(in.diag);
+	return rc;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+/* Without SA_RESTART: the sleep between reports ends at once. */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Sleeps until @until (CLOCK_MONOTONIC), or a signal to stop. */
+static void pause_until(uint64_t until)
+{
+	struct timespec ts = {
+		.tv_sec = until / 1000000000ULL,
+		.tv_nsec = until % 1000000000ULL,
+	};
+
+	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+					NULL) == EINTR)
+		;
+}
+
+/* Human reports are told apart by a line with the time. */
+static void print_banner(const struct stuck_opts *o, int n)
+{
+	char t[48], every[32];
+
+	tc_format_wallclock(t, sizeof(t), mono_now_ns() + mono_to_real_ns(),
+			    1, 0);
+	tc_format_duration(every, sizeof(every), o->interval_ns);
+	printf("%s--- %s, every %s ---\n", n ? "\n" : "", t, every);
+}
+
+/*
+ * Reports every --interval, each from a fresh scan, until --count, SIGINT
+ * or SIGTERM (exit 0), or an error (exit 1).  Output is flushed after each
+ * report, so that a reader sees it whole, and a write error (a full disk)
+ * ends the loop with status 1 rather than spinning on.  A report slower
+ * than the interval is followed by the next at once.
+ */
+static int report_loop(const struct stuck_opts *o, struct owner_map *owners)
+{
+	struct said said = { 0 };
+	uint64_t next = mono_now_ns();
+	int rc;
+
+	stop = 0;
+	catch_signals();
+	for (long n = 0; !stop && (!o->count || n < o->count); n++) {
+		if (n)
+			pause_until(next);
+		if (stop)
+			break;
+		next = mono_now_ns() + o->interval_ns;
+		if (!o->json)
+			print_banner(o, n);
+		rc = report_once(o, owners, &said);
+		if (rc == EXIT_ERROR || tc_flush_stdout())
+			return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+int cmd_stuck(int argc, char **argv)
+{
 	struct owner_map owners;
+	struct said said = { 0 };
 	struct stuck_opts o;
 	int rc;
 
 	rc = parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	if (gather(&in, &st, o.mask)) {
-		free(in.diag);
-		free(in.table);
-		return EXIT_ERROR;
-	}
 	owner_init(&owners, "/proc");
-	owner_scan(&owners);
-	in.owners = &owners;
-	rc = stuck_report(stdout, &o, &in);
-	free(in.table);
-	free(in.diag);
+	if (o.interval_ns)
+		rc = report_loop(&o, &owners);
+	else
+		rc = report_once(&o, &owners, &said);
 	owner_free(&owners);
 	return rc;
 }

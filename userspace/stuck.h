@@ -29,6 +29,8 @@ struct stuck_opts {
 	const char *cgroup;		/* a cgroup path prefix; NULL: any */
 	enum group_key group[GROUP_MAX];	/* summaries, in order */
 	int ngroups;
+	uint64_t interval_ns;		/* 0: one report */
+	long count;			/* reports with --interval; 0: no end */
 };
 
 struct stuck_input {
@@ -39,6 +41,7 @@ struct stuck_input {
 	int nd;
 	const struct owner_map *owners;
 	uint64_t now;				/* CLOCK_MONOTONIC */
+	uint64_t real_ns;			/* now, CLOCK_REALTIME; 0: unknown */
 	int netns_missed;			/* namespaces not entered */
 };
 

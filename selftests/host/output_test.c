@@ -111,6 +111,7 @@ static char *capture_stuck(int json, const char *root)
 	struct stuck_opts o;
 	struct stuck_input in = {
 		.st = &st, .table = t, .nt = NAMES, .now = 2000000000000ULL,
+		.real_ns = 1764115200123456789ULL,
 	};
 	struct owner_map m;
 	char *text = NULL;
