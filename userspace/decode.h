@@ -61,11 +61,23 @@ uint32_t tc_unacked(const struct tcpclose_event *ev);
  */
 void tc_format_wallclock(char *buf, size_t len, uint64_t real_ns, int iso,
 			 int utc);
-/* utc: the time in UTC, marked "Z"; else local time. */
-void tc_print_event_header(FILE *f);
+/*
+ * The endpoint columns of human watch output.  They start wide enough
+ * for IPv4 and only grow: a stream cannot know its widest endpoint in
+ * advance, and columns that shrank back would not line up either.
+ */
+struct tc_event_cols {
+	int local, remote;
+};
+#define TC_EVENT_COLS_INIT	{ 23, 23 }
+/* Widens c for ev's endpoints; 1 when it did (print the header again). */
+int tc_event_cols_fit(struct tc_event_cols *c, const struct tcpclose_event *ev);
+
+/* c NULL: the initial widths.  utc: in UTC, marked "Z"; else local time. */
+void tc_print_event_header(FILE *f, const struct tc_event_cols *c);
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		    const struct tc_holders *h, uint64_t mono_to_real_ns,
-		    int utc);
+		    int utc, const struct tc_event_cols *c);
 void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			 const struct tc_holders *h,
 			 uint64_t mono_to_real_ns);

@@ -82,7 +82,7 @@ static char *capture_watch(int json)
 	FILE *f = open_memstream(&text, &len);
 
 	if (!json)
-		tc_print_event_header(f);
+		tc_print_event_header(f, NULL);
 	for (int i = 0; i < NAMES; i++) {
 		struct tcpclose_event ev = event(i);
 		struct tc_holders h = { &o[i], i % 2 };
@@ -95,7 +95,7 @@ static char *capture_watch(int json)
 		if (json)
 			tc_print_event_json(f, &ev, &h, 0);
 		else
-			tc_print_event(f, &ev, &h, 0, 1);
+			tc_print_event(f, &ev, &h, 0, 1, NULL);
 	}
 	fclose(f);
 	return text;
