@@ -49,8 +49,8 @@ static const char stuck_help[] =
 "  -j, --json            one JSON document (see tcpclose(8)); with\n"
 "                        --interval, one a line\n"
 "  -f, --fail-if N       exit 3 when N or more sockets are reported\n"
-"  -i, --interval SECS   report again every SECS (at least 0.1) until\n"
-"                        interrupted; exit 0 on SIGINT or SIGTERM\n"
+"  -i, --interval TIME   report again every TIME (at least 0.1s; e.g. 5,\n"
+"                        2s, 1m) until interrupted (exit 0)\n"
 "      --count N         with --interval: stop after N reports\n"
 "  -h, --help            this help\n"
 "\n"
@@ -195,6 +195,93 @@ void stuck_opts_init(struct stuck_opts *o)
 	o->group[o->ngroups++] = GROUP_PROCESS;
 }
 
+/* --interval and --count; returns as take_filter(). */
+static int take_repeat(int c, char *arg, struct stuck_opts *o)
+{
+	unsigned long long n;
+
+	if (c == 'i') {
+		if (tc_parse_duration(arg, &o->interval_ns) ||
+		    o->interval_ns < MIN_INTERVAL_NS)
+			return usage_error("stuck", "bad --interval '%s' (at least 0.1 s: try 5, 2s, 1m)", arg);
+		return 0;
+	}
+	if (c == OPT_COUNT) {
+		if (tc_parse_uint(arg, 1, LONG_MAX, &n))
+			return usage_error("stuck", "bad --count '%s'", arg);
+		o->count = n;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * The options that choose sockets: 0 when taken, EXIT_USAGE after saying
+ * why for a bad value, -1 when c is not one of them.
+ */
+static int take_filter(int c, char *arg, struct stuck_opts *o)
+{
+	switch (c) {
+	case 's':
+		o->mask = tc_state_mask_parse(arg);
+		if (!o->mask)
+			return usage_error("stuck", "unknown state in '%s'", arg);
+		return 0;
+	case 'm':
+		if (tc_parse_duration(arg, &o->min_age))
+			return usage_error("stuck", "bad age '%s' (try 90s, 5m, 2h)", arg);
+		return 0;
+	case 'k':
+		o->known_only = 1;
+		return 0;
+	case 'c':
+		o->comm = arg;
+		return 0;
+	case 'U':
+		o->unit = arg;
+		return 0;
+	case 'C':
+		if (parse_cgroup(arg, o))
+			return usage_error("stuck", "bad cgroup '%s' (a path from /, e.g. /system.slice)", arg);
+		return 0;
+	}
+	return tc_filter_option("stuck", c, arg, &o->f);
+}
+
+/* The options that shape the report; returns as take_filter(). */
+static int take_output(int c, char *arg, struct stuck_opts *o)
+{
+	unsigned long long n;
+
+	switch (c) {
+	case 'S':
+		if (parse_sort(arg, &o->sort))
+			return usage_error("stuck", "bad sort key '%s' (age, unread or pid)", arg);
+		return 0;
+	case 't':
+		if (tc_parse_uint(arg, 1, LONG_MAX, &n))
+			return usage_error("stuck", "bad --top count '%s'", arg);
+		o->top = n;
+		return 0;
+	case 'g':
+		if (parse_groups(arg, o))
+			return usage_error("stuck", "bad --group-by '%s' (service, process, peer, lport; each once)", arg);
+		return 0;
+	case 'u':
+		o->summary_only = 1;
+		return 0;
+	case 'j':
+		o->json = 1;
+		return 0;
+	case 'f':
+		if (tc_parse_uint(arg, 1, INT_MAX, &n))
+			return usage_error("stuck", "bad --fail-if count '%s'", arg);
+		o->fail_if = n;
+		return 0;
+	}
+	return take_repeat(c, arg, o);
+}
+
 static int parse(int argc, char **argv, struct stuck_opts *o)
 {
 	static const struct option opts[] = {
@@ -219,79 +306,22 @@ static int parse(int argc, char **argv, struct stuck_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	unsigned long long n;
 	int c, rc;
 
 	stuck_opts_init(o);
 	while ((c = getopt_long(argc, argv, "s:m:kp:a:P:c:U:C:g:n:S:t:ujf:i:h",
 				opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->mask = tc_state_mask_parse(optarg);
-			if (!o->mask)
-				return usage_error("stuck", "unknown state in '%s'", optarg);
-			break;
-		case 'm':
-			if (tc_parse_duration(optarg, &o->min_age))
-				return usage_error("stuck", "bad age '%s' (try 90s, 5m, 2h)", optarg);
-			break;
-		case 'k':
-			o->known_only = 1;
-			break;
-		case 'S':
-			if (parse_sort(optarg, &o->sort))
-				return usage_error("stuck", "bad sort key '%s' (age, unread or pid)", optarg);
-			break;
-		case 't':
-			if (tc_parse_uint(optarg, 1, LONG_MAX, &n))
-				return usage_error("stuck", "bad --top count '%s'", optarg);
-			o->top = n;
-			break;
-		case 'u':
-			o->summary_only = 1;
-			break;
-		case 'j':
-			o->json = 1;
-			break;
-		case 'f':
-			if (tc_parse_uint(optarg, 1, INT_MAX, &n))
-				return usage_error("stuck", "bad --fail-if count '%s'", optarg);
-			o->fail_if = n;
-			break;
-		case 'i':
-			if (tc_parse_duration(optarg, &o->interval_ns) ||
-			    o->interval_ns < MIN_INTERVAL_NS)
-				return usage_error("stuck", "bad --interval '%s' (at least 0.1 s: try 5, 2s, 1m)", optarg);
-			break;
-		case OPT_COUNT:
-			if (tc_parse_uint(optarg, 1, LONG_MAX, &n))
-				return usage_error("stuck", "bad --count '%s'", optarg);
-			o->count = n;
-			break;
-		case 'h':
+		if (c == 'h') {
 			fputs(stuck_help, stdout);
 			return -1;
-		case 'c':
-			o->comm = optarg;
-			break;
-		case 'U':
-			o->unit = optarg;
-			break;
-		case 'C':
-			if (parse_cgroup(optarg, o))
-				return usage_error("stuck", "bad cgroup '%s' (a path from /, e.g. /system.slice)", optarg);
-			break;
-		case 'g':
-			if (parse_groups(optarg, o))
-				return usage_error("stuck", "bad --group-by '%s' (service, process, peer, lport; each once)", optarg);
-			break;
-		default:
-			rc = tc_filter_option("stuck", c, optarg, &o->f);
-			if (rc < 0)
-				return usage_error("stuck", "see 'tcpclose stuck --help'");
-			if (rc)
-				return rc;
 		}
+		rc = take_output(c, optarg, o);
+		if (rc < 0)
+			rc = take_filter(c, optarg, o);
+		if (rc < 0)
+			return usage_error("stuck", "see 'tcpclose stuck --help'");
+		if (rc)
+			return rc;
 	}
 	if (optind < argc)
 		return usage_error("stuck", "unexpected argument '%s'", argv[optind]);
@@ -355,6 +385,7 @@ static int filtered_out(const struct stuck_opts *o, const struct row *r)
 	       !held_by(&r->h, o);
 }
 
+/* Lists r; one with a holder of unknown service is counted for a note. */
 static void keep(struct stuck *s, const struct row *r)
 {
 	for (size_t i = 0; i < r->h.n; i++)
@@ -1134,16 +1165,20 @@ struct said {
 	int netns_missed;
 };
 
-static void warn(struct said *said, int no_module, int netns_missed)
+static void warn_module(struct said *said, int no_module)
 {
 	if (no_module && !said->no_module)
 		fprintf(stderr, "tcpclose: %s not found (module not loaded): listing through sock_diag only, ages unknown\n",
 			TCPCLOSE_DEVICE);
-	if (netns_missed && netns_missed != said->netns_missed)
-		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
-			netns_missed, netns_missed == 1 ? "" : "s");
 	said->no_module = no_module;
-	said->netns_missed = netns_missed;
+}
+
+static void warn_netns(struct said *said, int missed)
+{
+	if (missed && missed != said->netns_missed)
+		fprintf(stderr, "tcpclose: %d network namespace%s could not be entered (CAP_SYS_ADMIN is needed): sockets there are listed only if the module has them\n",
+			missed, missed == 1 ? "" : "s");
+	said->netns_missed = missed;
 }
 
 /*
@@ -1156,6 +1191,7 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 	int fd = -1, no_module;
 
 	no_module = access(TCPCLOSE_DEVICE, F_OK) && errno == ENOENT;
+	warn_module(said, no_module);
 	if (!no_module) {
 		fd = dev_open(O_RDONLY | O_NONBLOCK);
 		if (fd < 0 || dev_stats(fd, st, NULL))
@@ -1167,7 +1203,7 @@ static int gather(struct stuck_input *in, struct tcpclose_stats *st,
 		fprintf(stderr, "tcpclose: sock_diag: %m (is tcp_diag available?): cannot list sockets\n");
 		goto fail;
 	}
-	warn(said, no_module, in->netns_missed);
+	warn_netns(said, in->netns_missed);
 	if (fd >= 0) {
 		in->nt = dev_dump(fd, &in->table);
 		if (in->nt < 0)
@@ -1252,7 +1288,7 @@ static void print_banner(const struct stuck_opts *o, int n)
 static int report_loop(const struct stuck_opts *o, struct owner_map *owners)
 {
 	struct said said = { 0 };
-	uint64_t next = mono_now_ns();
+	uint64_t next = mono_now_ns(), now;
 	int rc;
 
 	stop = 0;
@@ -1262,7 +1298,11 @@ static int report_loop(const struct stuck_opts *o, struct owner_map *owners)
 			pause_until(next);
 		if (stop)
 			break;
-		next = mono_now_ns() + o->interval_ns;
+		/* On a fixed grid, so as not to drift; a late report moves it. */
+		now = mono_now_ns();
+		next += o->interval_ns;
+		if (next <= now)
+			next = now + o->interval_ns;
 		if (!o->json)
 			print_banner(o, n);
 		rc = report_once(o, owners, &said);

@@ -154,6 +154,9 @@ static void interval(void)
 		  count_of(", every 100ms ---\n") == 2 &&
 		  count_of("\n\n--- ") == 1,
 		  "human reports: a banner with the time each, a blank line between");
+	rc = sh("build/tcpclose stuck -i 0.1 --count 3 2>&1 >/dev/null");
+	tap_check(rc == 0 && count_of("not found (module not loaded)") == 1,
+		  "three reports without the module: the warning once, not once a report");
 	t = now();
 	rc = sh("timeout 20 build/tcpclose stuck -i 0.1 --json 2>&1 >/dev/full");
 	tap_check(rc == EXIT_ERROR && now() - t < 10 &&
@@ -183,7 +186,7 @@ static void stopped_by(const char *sig)
 
 int main(void)
 {
-	tap_plan(9);
+	tap_plan(10);
 	usage();
 	taken();
 	interval();
