@@ -10,6 +10,7 @@
 #include <time.h>
 #include "commands.h"
 #include "decode.h"
+#include "service.h"
 
 static const char *const state_names[TCPCLOSE_MAX_STATES] = {
 	[0] = "UNKNOWN",
@@ -134,10 +135,9 @@ void tc_format_duration(char *buf, size_t len, uint64_t ns)
 			 (unsigned long)(s % 86400 / 3600));
 }
 
-static void format_wallclock(char *buf, size_t len, uint64_t ts_ns,
-			     uint64_t mono_to_real_ns, int iso, int utc)
+void tc_format_wallclock(char *buf, size_t len, uint64_t real, int iso,
+			 int utc)
 {
-	uint64_t real = ts_ns + mono_to_real_ns;
 	time_t secs = (time_t)(real / 1000000000ULL);
 	struct tm tm;
 	char t[32];
@@ -174,9 +174,25 @@ void tc_print_holders_json(FILE *f, const struct tc_holders *h)
 		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,\"comm\":", i ? "," : "[",
 			h->o[i].pid, h->o[i].fd);
 		tc_json_strn(f, h->o[i].comm, sizeof(h->o[i].comm));
+		tc_print_service_json(f, h->o[i].svc);
 		fputc('}', f);
 	}
 	fputc(']', f);
+}
+
+/* Unknown is null, never a guess: the process may have gone meanwhile. */
+void tc_print_service_json(FILE *f, const struct service *svc)
+{
+	enum svc_kind kind = svc ? svc->kind : SVC_UNKNOWN;
+
+	if (kind == SVC_UNKNOWN) {
+		fputs(",\"service\":null,\"service_kind\":\"unknown\",\"cgroup\":null", f);
+		return;
+	}
+	fputs(",\"service\":", f);
+	tc_json_string(f, svc->name);
+	fprintf(f, ",\"service_kind\":\"%s\",\"cgroup\":", svc_kind_name(kind));
+	tc_json_string(f, svc->path);
 }
 
 /*
@@ -195,11 +211,37 @@ uint32_t tc_unacked(const struct tcpclose_event *ev)
 	return fin_queued && ev->tx_queue ? ev->tx_queue - 1 : ev->tx_queue;
 }
 
-void tc_print_event_header(FILE *f)
+static const struct tc_event_cols initial_cols = TC_EVENT_COLS_INIT;
+
+/* Steps of 8: a stream of growing IPv6 endpoints gets a few headers. */
+static int fit(int *width, const char *text)
 {
-	fprintf(f, "%-16s %-10s %-23s %-23s %-24s %9s %7s %7s %s\n", "TIME",
-		"NETNS", "LOCAL", "REMOTE", "TRANSITION", "WAS", "UNREAD",
-		"UNACKED", "OWNER/NOTE");
+	int n = strlen(text);
+
+	if (n <= *width)
+		return 0;
+	*width = (n + 8) / 8 * 8 - 1;
+	return 1;
+}
+
+int tc_event_cols_fit(struct tc_event_cols *c, const struct tcpclose_event *ev)
+{
+	char buf[64];
+	int grew;
+
+	tc_format_endpoint(buf, sizeof(buf), ev->family, ev->saddr, ev->sport);
+	grew = fit(&c->local, buf);
+	tc_format_endpoint(buf, sizeof(buf), ev->family, ev->daddr, ev->dport);
+	return fit(&c->remote, buf) | grew;
+}
+
+void tc_print_event_header(FILE *f, const struct tc_event_cols *c)
+{
+	if (!c)
+		c = &initial_cols;
+	fprintf(f, "%-16s %-10s %-*s %-*s %-24s %9s %7s %7s %s\n", "TIME",
+		"NETNS", c->local, "LOCAL", c->remote, "REMOTE", "TRANSITION",
+		"WAS", "UNREAD", "UNACKED", "OWNER/NOTE");
 }
 
 /* The task a process-context record ran in; pid 0: not in our pid ns. */
@@ -235,18 +277,18 @@ static void print_note(FILE *f, const struct tcpclose_event *ev,
 }
 
 /*
- * Endpoint columns fit IPv4 (up to 21 characters); a longer IPv6 endpoint
- * widens its line rather than being cut.  The stream cannot know its
- * widest endpoint in advance; --json is the format for programs.
+ * Endpoints are never cut: with widths that tc_event_cols_fit() grew, the
+ * columns stay aligned; with NULL (the initial widths, for IPv4) a longer
+ * endpoint widens its own line.
  */
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		    const struct tc_holders *h, uint64_t mono_to_real_ns,
-		    int utc)
+		    int utc, const struct tc_event_cols *c)
 {
 	char when[40], local[64], remote[64], trans[40], was[24];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 0,
-			 utc);
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 0,
+			    utc);
 	tc_format_endpoint(local, sizeof(local), ev->family, ev->saddr,
 			   ev->sport);
 	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
@@ -257,9 +299,11 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
 	else
 		snprintf(was, sizeof(was), "-");
-	fprintf(f, "%-16s %-10u %-23s %-23s %-24s %9s %7u %7u ", when,
-		ev->netns, local, remote, trans, was, ev->rx_queue,
-		tc_unacked(ev));
+	if (!c)
+		c = &initial_cols;
+	fprintf(f, "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u ", when,
+		ev->netns, c->local, local, c->remote, remote, trans, was,
+		ev->rx_queue, tc_unacked(ev));
 	print_note(f, ev, h);
 	fputc('\n', f);
 }
@@ -290,7 +334,8 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 {
 	char when[40], a[64];
 
-	format_wallclock(when, sizeof(when), ev->ts_ns, mono_to_real_ns, 1, 1);
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 1,
+			    1);
 	fprintf(f, "{\"schema\":%d,\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,",
 		TC_JSON_SCHEMA, when, (unsigned long long)ev->ts_ns,
 		(unsigned long long)ev->cookie);

@@ -21,12 +21,15 @@ void tc_format_endpoint(char *buf, size_t len, int family,
 /* "850us", "12ms", "59.98s", "3m05s", "3h12m", "2d04h" */
 void tc_format_duration(char *buf, size_t len, uint64_t ns);
 
+struct service;
+
 /* A process holding a descriptor to socket inode ino. */
 struct tc_owner {
 	uint64_t ino;
 	int pid;
 	int fd;
 	char comm[64];
+	const struct service *svc;	/* its cgroup's; NULL: not known */
 };
 
 /* Every holder of one socket (a fork without CLOEXEC shares it): n at o. */
@@ -37,8 +40,14 @@ struct tc_holders {
 
 /* "nginx[100] fd 5, nginx[101] fd 5", names escaped; "-" when none. */
 void tc_print_holders(FILE *f, const struct tc_holders *h);
-/* [{"pid":100,"fd":5,"comm":"nginx"},...], or null when none. */
+/*
+ * [{"pid":100,"fd":5,"comm":"nginx","service":"nginx.service",
+ *   "service_kind":"unit","cgroup":"/system.slice/nginx.service"},...],
+ * or null when none; service and cgroup null when not known.
+ */
 void tc_print_holders_json(FILE *f, const struct tc_holders *h);
+/* ,"service":...,"service_kind":...,"cgroup":... of one owner. */
+void tc_print_service_json(FILE *f, const struct service *svc);
 
 /*
  * Unacknowledged data bytes of a record: tx_queue without our FIN, which
@@ -46,11 +55,29 @@ void tc_print_holders_json(FILE *f, const struct tc_holders *h);
  */
 uint32_t tc_unacked(const struct tcpclose_event *ev);
 
-/* utc: the time in UTC, marked "Z"; else local time. */
-void tc_print_event_header(FILE *f);
+/*
+ * "12:00:05.123456", or with iso "2026-11-26T12:00:05.123456"; with utc
+ * the time in UTC, marked "Z", else local time.
+ */
+void tc_format_wallclock(char *buf, size_t len, uint64_t real_ns, int iso,
+			 int utc);
+/*
+ * The endpoint columns of human watch output.  They start wide enough
+ * for IPv4 and only grow: a stream cannot know its widest endpoint in
+ * advance, and columns that shrank back would not line up either.
+ */
+struct tc_event_cols {
+	int local, remote;
+};
+#define TC_EVENT_COLS_INIT	{ 23, 23 }
+/* Widens c for ev's endpoints; 1 when it did (print the header again). */
+int tc_event_cols_fit(struct tc_event_cols *c, const struct tcpclose_event *ev);
+
+/* c NULL: the initial widths.  utc: in UTC, marked "Z"; else local time. */
+void tc_print_event_header(FILE *f, const struct tc_event_cols *c);
 void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		    const struct tc_holders *h, uint64_t mono_to_real_ns,
-		    int utc);
+		    int utc, const struct tc_event_cols *c);
 void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			 const struct tc_holders *h,
 			 uint64_t mono_to_real_ns);

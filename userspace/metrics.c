@@ -121,32 +121,6 @@ static int read_module(struct tcpclose_stats *st, struct tcpclose_sock **t,
 	return n;
 }
 
-static int by_pid(const void *a, const void *b)
-{
-	const struct prom_sock *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-/* Each process's cgroup is read once, however many sockets it holds. */
-static struct service *attribute(struct prom_sock *ps, int n)
-{
-	struct service *svc = calloc(n + 1, sizeof(*svc));
-	int nsvc = 0;
-
-	if (!svc)
-		return NULL;
-	qsort(ps, n, sizeof(*ps), by_pid);
-	for (int i = 0; i < n; i++) {
-		if (!ps[i].pid)
-			continue;
-		if (!nsvc || ps[i - 1].pid != ps[i].pid)
-			svc_lookup("/proc", ps[i].pid, &svc[nsvc++]);
-		ps[i].service = svc[nsvc - 1].name;
-	}
-	return svc;
-}
-
 static struct prom_sock *attributed(const struct close_sock *cs, int n,
 				    const struct owner_map *owners)
 {
@@ -163,11 +137,13 @@ static struct prom_sock *attributed(const struct close_sock *cs, int n,
 			owner_find(owners, cs[i].ino, &h);
 		o = h.n ? h.o : NULL;
 
+		/* An unknown service (SVC_UNKNOWN) has the empty name. */
 		ps[i] = (struct prom_sock){
 			.state = cs[i].state, .age_known = cs[i].age_known,
 			.age_ns = cs[i].age_ns, .unread = cs[i].unread,
 			.port = cs[i].sport, .pid = o ? o->pid : 0,
-			.comm = o ? o->comm : "", .service = "",
+			.comm = o ? o->comm : "",
+			.service = o && o->svc ? o->svc->name : "",
 		};
 	}
 	return ps;
@@ -192,7 +168,6 @@ int cmd_metrics(int argc, char **argv)
 	struct tcpclose_hist_row *hist = NULL;
 	struct diag_sock *d = NULL;
 	struct close_sock *cs = NULL;
-	struct service *svc = NULL;
 	struct prom_input in = { 0 };
 	struct owner_map owners;
 	int rc, nt, nd, n, loaded;
@@ -211,16 +186,14 @@ int cmd_metrics(int argc, char **argv)
 	owner_init(&owners, "/proc");
 	owner_scan(&owners);
 	in.socks = n < 0 ? NULL : attributed(cs, n, &owners);
-	svc = in.socks ? attribute(in.socks, n) : NULL;
 	rc = EXIT_ERROR;
-	if (svc) {
+	if (in.socks) {
 		in.nsocks = n;
 		in.st = loaded ? &st : NULL;
 		in.uptime_ns = loaded ? mono_now_ns() - st.load_ns : 0;
 		in.labels = m.labels;
 		rc = emit(&m, &in);
 	}
-	free(svc);
 	free(in.socks);
 	free(cs);
 	free(d);

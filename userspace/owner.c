@@ -16,11 +16,21 @@ void owner_init(struct owner_map *m, const char *proc_root)
 	snprintf(m->root, sizeof(m->root), "%s", proc_root);
 }
 
+static void free_services(struct owner_map *m)
+{
+	for (size_t i = 0; i < m->nsvc; i++)
+		free(m->svc[i]);
+	m->nsvc = 0;
+}
+
 void owner_free(struct owner_map *m)
 {
+	free_services(m);
+	free(m->svc);
 	free(m->e);
 	m->e = NULL;
-	m->n = m->cap = 0;
+	m->svc = NULL;
+	m->n = m->cap = m->svccap = 0;
 }
 
 static int add(struct owner_map *m, uint64_t ino, int pid, int fd,
@@ -38,9 +48,37 @@ static int add(struct owner_map *m, uint64_t ino, int pid, int fd,
 	m->e[m->n].ino = ino;
 	m->e[m->n].pid = pid;
 	m->e[m->n].fd = fd;
+	m->e[m->n].svc = NULL;
 	snprintf(m->e[m->n].comm, sizeof(m->e[0].comm), "%s", comm);
 	m->n++;
 	return 0;
+}
+
+/*
+ * The service of pid, for its entries from @first on.  Each is allocated
+ * on its own so that the pointers survive the growth of the arrays; when
+ * memory runs out the entries keep NULL, which prints as unknown.
+ */
+static void add_service(struct owner_map *m, int pid, size_t first)
+{
+	struct service *svc;
+
+	if (m->nsvc == m->svccap) {
+		size_t cap = m->svccap ? 2 * m->svccap : 64;
+		struct service **v = realloc(m->svc, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		m->svc = v;
+		m->svccap = cap;
+	}
+	svc = malloc(sizeof(*svc));
+	if (!svc)
+		return;
+	svc_lookup(m->root, pid, svc);
+	m->svc[m->nsvc++] = svc;
+	for (size_t i = first; i < m->n; i++)
+		m->e[i].svc = svc;
 }
 
 /*
@@ -73,6 +111,7 @@ static void scan_pid(struct owner_map *m, int pid)
 {
 	char path[1024], link[64], comm[64];
 	unsigned long long ino;
+	size_t first = m->n;
 	struct dirent *d;
 	DIR *dir;
 	ssize_t n;
@@ -95,6 +134,8 @@ static void scan_pid(struct owner_map *m, int pid)
 			add(m, ino, pid, atoi(d->d_name), comm);
 	}
 	closedir(dir);
+	if (m->n > first)
+		add_service(m, pid, first);
 }
 
 static int by_ino(const void *a, const void *b)
@@ -114,6 +155,7 @@ int owner_scan(struct owner_map *m)
 	DIR *dir = opendir(m->root);
 
 	m->n = 0;
+	free_services(m);
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir)))

@@ -10,15 +10,26 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "decode.h"
+#include "service.h"
 
+/*
+ * Each holder's service is read in the same scan, once per process that
+ * holds a socket: for watch that is the owner thread, so the stream is
+ * never kept waiting on /proc/PID/cgroup either.
+ */
 struct owner_map {
 	struct tc_owner *e;	/* sorted by inode, then pid, then fd */
 	size_t n, cap;
+	struct service **svc;	/* one per process with sockets; e[].svc */
+	size_t nsvc, svccap;
 	char root[256];		/* "/proc", or a fixture tree in tests */
 };
 
 void owner_init(struct owner_map *m, const char *proc_root);
-/* Rescan; processes that vanish meanwhile are skipped. */
+/*
+ * Rescan; processes that vanish meanwhile are skipped, and one whose
+ * cgroup cannot be read keeps its sockets with an unknown service.
+ */
 int owner_scan(struct owner_map *m);
 /* Every holder of ino, lowest pid first; h->n is 0 when none. */
 void owner_find(const struct owner_map *m, uint64_t ino,

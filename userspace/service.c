@@ -320,14 +320,3 @@ unknown:
 	memset(svc, 0, sizeof(*svc));
 	return -1;
 }
-
-const char *svc_kind_name(enum svc_kind kind)
-{
-	static const char *const names[] = {
-		[SVC_UNKNOWN] = "unknown", [SVC_ROOT] = "root",
-		[SVC_UNIT] = "unit", [SVC_CONTAINER] = "container",
-		[SVC_CGROUP] = "cgroup",
-	};
-
-	return kind <= SVC_CGROUP ? names[kind] : "unknown";
-}

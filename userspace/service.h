@@ -45,6 +45,17 @@ void svc_from_path(const char *path, struct service *svc);
  * names its service.  Returns 0, or -1 with svc->kind SVC_UNKNOWN.
  */
 int svc_lookup(const char *proc_root, int pid, struct service *svc);
-const char *svc_kind_name(enum svc_kind kind);
+
+/* Inline: the decoder prints it, and links without the naming rules. */
+static inline const char *svc_kind_name(enum svc_kind kind)
+{
+	static const char *const names[] = {
+		[SVC_UNKNOWN] = "unknown", [SVC_ROOT] = "root",
+		[SVC_UNIT] = "unit", [SVC_CONTAINER] = "container",
+		[SVC_CGROUP] = "cgroup",
+	};
+
+	return kind <= SVC_CGROUP ? names[kind] : "unknown";
+}
 
 #endif

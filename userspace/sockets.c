@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
+#include <string.h>
 #include "sockets.h"
 
 static int cookie_order(uint64_t a, uint64_t b)
@@ -22,23 +23,33 @@ static int diag_order(const void *a, const void *b)
 static struct close_sock from_table(const struct tcpclose_sock *t,
 				    uint64_t now_ns)
 {
-	return (struct close_sock){
+	struct close_sock s = {
 		.cookie = t->cookie, .ino = t->ino,
 		/* An entry stamped after our clock read is zero seconds old. */
 		.age_ns = now_ns > t->since_ns ? now_ns - t->since_ns : 0,
 		.age_known = 1, .unread = t->rx_queue,
 		.family = t->family, .state = t->state,
-		.sport = t->sport, .dport = t->dport,
+		.timewait = t->timewait, .sport = t->sport, .dport = t->dport,
+		.netns = t->netns, .netns_cookie = t->netns_cookie,
 	};
+
+	memcpy(s.saddr, t->saddr, sizeof(s.saddr));
+	memcpy(s.daddr, t->daddr, sizeof(s.daddr));
+	return s;
 }
 
 static struct close_sock from_diag(const struct diag_sock *d)
 {
-	return (struct close_sock){
+	struct close_sock s = {
 		.cookie = d->cookie, .ino = d->ino, .unread = d->rqueue,
 		.family = d->family, .state = d->state,
-		.sport = d->sport, .dport = d->dport,
+		.timewait = d->timewait, .sport = d->sport, .dport = d->dport,
+		.netns = d->netns, .netns_cookie = d->netns_cookie,
 	};
+
+	memcpy(s.saddr, d->saddr, sizeof(s.saddr));
+	memcpy(s.daddr, d->daddr, sizeof(s.daddr));
+	return s;
 }
 
 /* Both sorted by cookie: one walk pairs them, as a merge does. */
@@ -51,8 +62,10 @@ int close_sock_join(struct tcpclose_sock *t, int nt, struct diag_sock *d,
 
 	if (!v)
 		return -1;
-	qsort(t, nt, sizeof(*t), table_order);
-	qsort(d, nd, sizeof(*d), diag_order);
+	if (nt)
+		qsort(t, nt, sizeof(*t), table_order);
+	if (nd)
+		qsort(d, nd, sizeof(*d), diag_order);
 	while (i < nt || j < nd) {
 		int c = i == nt ? 1 : j == nd ? -1 :
 			cookie_order(t[i].cookie, d[j].cookie);

@@ -166,8 +166,12 @@ void tc_json_string(FILE *f, const char *s)
 	tc_json_strn(f, s, strlen(s));
 }
 
+/* A loop that flushed and failed has said so: the exit must not again. */
+static int write_error_said;
+
 static void write_error(void)
 {
+	write_error_said = 1;
 	if (errno)
 		fprintf(stderr, "tcpclose: write error on standard output: %s\n",
 			strerror(errno));
@@ -189,7 +193,8 @@ int tc_close_stdout(void)
 	/* A reader that went away (| head) is not a failure, as in util-linux. */
 	if (errno == EPIPE)
 		return 0;
-	write_error();
+	if (!write_error_said)
+		write_error();
 	return -1;
 }
 

@@ -165,6 +165,7 @@ static void report_drops(int fd, int json, uint64_t *seen_drops)
 struct watch {
 	const struct watch_opts *o;
 	struct owner_resolver owners;
+	struct tc_event_cols cols;
 	uint64_t offset, drops, end;
 	long shown;
 };
@@ -179,10 +180,13 @@ static int show(struct watch *w, const struct tcpclose_event *ev)
 		resolver_find(&w->owners, ev->ino, &h);
 	if (!wanted(o, ev, &h))
 		return 0;
+	/* A wider endpoint widens its column from here on, under a header. */
+	if (!o->json && tc_event_cols_fit(&w->cols, ev))
+		tc_print_event_header(stdout, &w->cols);
 	if (o->json)
 		tc_print_event_json(stdout, ev, &h, w->offset);
 	else
-		tc_print_event(stdout, ev, &h, w->offset, o->utc);
+		tc_print_event(stdout, ev, &h, w->offset, o->utc, &w->cols);
 	return o->count && ++w->shown >= o->count;
 }
 
@@ -257,7 +261,8 @@ static int drain(struct watch *w, int fd)
 
 static int stream(int fd, const struct watch_opts *o)
 {
-	struct watch w = { .o = o, .offset = mono_to_real_ns() };
+	struct watch w = { .o = o, .offset = mono_to_real_ns(),
+			   .cols = TC_EVENT_COLS_INIT };
 	struct tcpclose_stats st;
 	int rc;
 
@@ -271,7 +276,7 @@ static int stream(int fd, const struct watch_opts *o)
 		return EXIT_ERROR;
 	}
 	if (!o->json)
-		tc_print_event_header(stdout);
+		tc_print_event_header(stdout, &w.cols);
 	rc = drain(&w, fd);
 	if (!o->no_owner)
 		resolver_stop(&w.owners);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host tests of `tcpclose metrics` below the command: the join of the live
- * table with sock_diag, the Prometheus text for synthetic sockets and
+ * table with sock_diag (stuck's too), the Prometheus text for synthetic sockets and
  * counters (checked line by line and by Prometheus' own promtool, when
  * installed), the state-duration histograms of made-up rows (cumulative
  * buckets, exact sums past 2^64 ns), label escaping, and the atomic
@@ -22,6 +22,36 @@
 #define CW	TCPCLOSE_CLOSE_WAIT
 #define TW	TCPCLOSE_TIME_WAIT
 #define SEC	1000000000ULL
+
+/* What stuck needs besides: namespace, addresses, the timewait class. */
+static void join_fields(void)
+{
+	struct tcpclose_sock t = { .cookie = 1, .state = CW, .netns = 7,
+				   .netns_cookie = 70, .family = 2,
+				   .sport = 80, .dport = 5000,
+				   .saddr = { 10, 0, 0, 1 },
+				   .daddr = { 10, 0, 0, 2 } };
+	struct diag_sock d[] = {
+		{ .cookie = 1, .state = CW, .netns = 99, .ino = 4,
+		  .saddr = { 9 } },
+		{ .cookie = 2, .state = TW, .timewait = 1, .netns = 8,
+		  .netns_cookie = 80, .family = 10, .sport = 443,
+		  .daddr = { 0x20, 0x01, 0x0d, 0xb8 } },
+	};
+	struct close_sock *v = NULL;
+	int n = close_sock_join(&t, 1, d, 2, TCPCLOSE_STATE_BIT(CW) |
+				TCPCLOSE_STATE_BIT(TW), 0, &v);
+	int ok = n == 2;
+
+	ok = ok && v[0].netns == 7 && v[0].netns_cookie == 70 &&
+	     v[0].saddr[0] == 10 && v[0].daddr[3] == 2 && v[0].sport == 80 &&
+	     v[0].dport == 5000 && v[0].ino == 4 && !v[0].timewait;
+	ok = ok && v[1].netns == 8 && v[1].netns_cookie == 80 &&
+	     v[1].timewait && v[1].family == 10 && v[1].sport == 443 &&
+	     v[1].daddr[1] == 0x01 && !v[1].age_known;
+	tap_check(ok, "join: namespace and addresses from the table when it has the socket, else from sock_diag; the timewait class kept");
+	free(v);
+}
 
 static void join(void)
 {
@@ -54,6 +84,7 @@ static void join(void)
 	ok = ok && v[3].cookie == 50 && v[3].age_known && v[3].age_ns == 0;
 	tap_check(ok, "join: table ages, sock_diag queues, diag-only sockets of unknown age, states outside the mask dropped");
 	free(v);
+	join_fields();
 	n = close_sock_join(NULL, 0, NULL, 0, mask, 0, &v);
 	tap_check(n == 0, "join: nothing in, nothing out");
 	free(v);
@@ -371,7 +402,7 @@ static void textfile(void)
 
 int main(void)
 {
-	tap_plan(21);
+	tap_plan(22);
 	join();
 	format();
 	variants();

@@ -2,7 +2,8 @@
 /*
  * Output that cannot be forged: a process name with a newline, an ESC,
  * bytes that are not UTF-8, a C1 control, a bidi override, a backslash,
- * and a multibyte name cut at 15 bytes as the kernel cuts comm, through
+ * and a multibyte name cut at 15 bytes as the kernel cuts comm, and
+ * cgroup paths (services) with such bytes, through
  * every output mode of watch, stuck and stats, against golden files.
  * Human output must keep one line per record and no control byte; JSON
  * must be valid UTF-8 that python3's json module parses back into the
@@ -31,6 +32,18 @@ static const char *const hostile[NAMES] = {
 					/* "ÄÄÄÄÄÄÄÄ" cut mid-character */
 	"a\\x41\xc2\x9b\xe2\x80\xaez",	/* backslash, C1 CSI, RLO */
 	"tab\there\x7f\xe2\x80\xa8",	/* tab, DEL, LINE SEPARATOR */
+};
+
+/*
+ * Cgroup paths, as /proc/PID/cgroup shows them: a directory name may hold
+ * any byte but '/' and NUL (a newline would end the line, so none here).
+ */
+static const char *const hostile_cgroup[NAMES] = {
+	"/system.slice/evil\x1b[2J.service",
+	"/x\xff\xfe.slice/bad\xc3.service",
+	"/system.slice/docker-4f1c2a9e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615243a.scope",
+	"/odd\\dir\xe2\x80\xae",
+	"/user.slice/tab\there.scope",
 };
 
 /* What json.loads must give back, as json.dumps(..., ensure_ascii). */
@@ -63,24 +76,26 @@ static struct tcpclose_event event(int i)
 static char *capture_watch(int json)
 {
 	struct tc_owner o[NAMES];
+	struct service svc[NAMES];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	if (!json)
-		tc_print_event_header(f);
+		tc_print_event_header(f, NULL);
 	for (int i = 0; i < NAMES; i++) {
 		struct tcpclose_event ev = event(i);
 		struct tc_holders h = { &o[i], i % 2 };
 
 		/* Odd events name an owner, even ones their task. */
+		svc_from_path(hostile_cgroup[i], &svc[i]);
 		o[i] = (struct tc_owner){ .ino = ev.ino, .pid = 20 + i,
-					  .fd = 3 };
+					  .fd = 3, .svc = &svc[i] };
 		memcpy(o[i].comm, hostile[i], strlen(hostile[i]) + 1);
 		if (json)
 			tc_print_event_json(f, &ev, &h, 0);
 		else
-			tc_print_event(f, &ev, &h, 0, 1);
+			tc_print_event(f, &ev, &h, 0, 1, NULL);
 	}
 	fclose(f);
 	return text;
@@ -93,16 +108,19 @@ static char *capture_stuck(int json, const char *root)
 		.state_mask = TCPCLOSE_DEFAULT_STATES,
 	};
 	struct tcpclose_sock t[NAMES] = { 0 };
-	struct stuck_opts o = { .mask = TCPCLOSE_STATE_BIT(TCPCLOSE_CLOSE_WAIT),
-				.json = json };
+	struct stuck_opts o;
 	struct stuck_input in = {
 		.st = &st, .table = t, .nt = NAMES, .now = 2000000000000ULL,
+		.real_ns = 1764115200123456789ULL,
 	};
 	struct owner_map m;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
+	stuck_opts_init(&o);
+	o.min_age = 0;
+	o.json = json;
 	for (int i = 0; i < NAMES; i++) {
 		struct tcpclose_event ev = event(i);
 
@@ -280,12 +298,14 @@ int main(void)
 	tap_plan(15);
 	if (!mkdtemp(root))
 		tap_bail("mkdtemp");
-	for (int i = 0; i < NAMES; i++)
+	for (int i = 0; i < NAMES; i++) {
 		proc_socket(root, 20 + i, hostile[i], 3, 500 + i);
+		proc_cgroup(root, 20 + i, hostile_cgroup[i]);
+	}
 	mode("hostile-watch.txt", capture_watch(0), 0, NAMES + 1, 1);
 	mode("hostile-watch.jsonl", capture_watch(1), 1, NAMES, 1);
-	/* Header, rows, a blank line, the summary's title and lines. */
-	mode("hostile-stuck.txt", capture_stuck(0, root), 0, 2 * NAMES + 3, 1);
+	/* Header, rows, and twice a blank line, a summary's title and lines. */
+	mode("hostile-stuck.txt", capture_stuck(0, root), 0, 3 * NAMES + 5, 1);
 	mode("hostile-stuck.json", capture_stuck(1, root), 1, 1, 1);
 	mode("stats.txt", capture_stats(0), 0, 35, 0);
 	mode("stats.json", capture_stats(1), 1, 2, 0);

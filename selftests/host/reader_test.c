@@ -150,9 +150,9 @@ static void decoding(void)
 	int n = stream(ev);
 
 	f = open_memstream(&text, &len);
-	tc_print_event_header(f);
+	tc_print_event_header(f, NULL);
 	for (int i = 0; i < n; i++)
-		tc_print_event(f, &ev[i], i == 5 ? &h : NULL, 0, 1);
+		tc_print_event(f, &ev[i], i == 5 ? &h : NULL, 0, 1, NULL);
 	fclose(f);
 	tap_check(golden("events.txt", text), "human output matches golden");
 	free(text);
@@ -161,6 +161,83 @@ static void decoding(void)
 		tc_print_event_json(f, &ev[i], i == 5 ? &h : NULL, 0);
 	fclose(f);
 	tap_check(golden("events.jsonl", text), "JSON output matches golden");
+	free(text);
+}
+
+/* What watch --json and stuck --json say of the holders found above. */
+static void holders_json(const struct tc_holders *h)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int ok;
+
+	tc_print_holders_json(f, h);
+	fclose(f);
+	ok = !strcmp(text, "[{\"pid\":99,\"fd\":8,\"comm\":\"?\",\"service\":null,\"service_kind\":\"unknown\",\"cgroup\":null},"
+		     "{\"pid\":123,\"fd\":3,\"comm\":\"leaky\",\"service\":\"leaky.service\",\"service_kind\":\"unit\",\"cgroup\":\"/system.slice/leaky.service\"}]");
+	if (!ok)
+		tap_info("got %s", text);
+	tap_check(ok, "JSON owners carry service, its kind and the cgroup path; null when unknown");
+	free(text);
+}
+
+/* Where "what" starts in the line at line, or -1. */
+static long col_in_line(const char *line, const char *what)
+{
+	const char *end = strchr(line, '\n'), *p = strstr(line, what);
+
+	return p && (!end || p < end) ? p - line : -1;
+}
+
+/*
+ * As watch prints: IPv4, a long IPv6 endpoint, IPv4 again, a longer one.
+ * Every line's TRANSITION starts where its header's does: the columns
+ * grow for a wider endpoint and stay grown, under a header printed again;
+ * in steps of 8, so the longest IPv6 endpoint needs no third header.
+ */
+static void ipv6_columns(void)
+{
+	static const char *const remote[] = {
+		NULL, "2001:db8::1", NULL, "2001:db8:1234:5678:9abc:def0:1234:5678",
+		NULL, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+	};
+	struct tc_event_cols c = TC_EVENT_COLS_INIT;
+	const char *line, *header = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int headers = 0, ok = 1;
+	FILE *f = open_memstream(&text, &len);
+
+	tc_print_event_header(f, &c);
+	for (int i = 0; i < 6; i++) {
+		struct tcpclose_event ev = sample(i);
+
+		ev.oldstate = TCPCLOSE_ESTABLISHED;
+		ev.newstate = TCPCLOSE_CLOSE_WAIT;
+		if (remote[i]) {
+			ev.family = AF_INET6;
+			inet_pton(AF_INET6, "2001:db8::abcd", ev.saddr);
+			inet_pton(AF_INET6, remote[i], ev.daddr);
+		}
+		if (tc_event_cols_fit(&c, &ev))
+			tc_print_event_header(f, &c);
+		tc_print_event(f, &ev, NULL, 0, 1, &c);
+	}
+	fclose(f);
+	for (line = text; *line; line = strchr(line, '\n') + 1) {
+		if (!strncmp(line, "TIME ", 5)) {
+			header = line;
+			headers++;
+		} else {
+			ok &= col_in_line(line, "ESTABLISHED>") ==
+			      col_in_line(header, "TRANSITION");
+		}
+	}
+	if (!ok || headers != 2)
+		tap_info("%d headers:\n%s", headers, text);
+	tap_check(ok && headers == 2 && strstr(text, "[2001:db8:ffff:ffff:ffff:ffff:ffff:ffff]:80 "),
+		  "watch: IPv6 endpoints widen their columns, under a new header, never cut; later IPv4 lines stay aligned");
 	free(text);
 }
 
@@ -175,6 +252,7 @@ static void owners(void)
 	proc_fd(root, 123, 3, "socket:[555]");
 	proc_fd(root, 123, 4, "pipe:[9]");
 	proc_comm(root, 123, "leaky");
+	proc_cgroup(root, 123, "/system.slice/leaky.service");
 	proc_fd(root, 99, 8, "socket:[555]");
 	snprintf(p, sizeof(p), "%s/7", root);	/* vanished: no fd dir */
 	mkdir(p, 0755);
@@ -192,6 +270,13 @@ static void owners(void)
 	owner_find(&m, 556, &h);
 	ok &= !h.n;
 	tap_check(ok, "fixture /proc: a shared socket inode to every holder, lowest pid first; pipes, vanished pids ignored");
+	owner_find(&m, 555, &h);
+	ok = h.n == 2 && h.o[1].svc && h.o[1].svc->kind == SVC_UNIT &&
+	     !strcmp(h.o[1].svc->name, "leaky.service") &&
+	     !strcmp(h.o[1].svc->path, "/system.slice/leaky.service") &&
+	     h.o[0].svc && h.o[0].svc->kind == SVC_UNKNOWN;
+	tap_check(ok, "the scan names each holder's service; no cgroup file: unknown");
+	holders_json(&h);
 	snprintf(p, sizeof(p), "rm -rf %s/99", root);
 	system(p);
 	owner_scan(&m);
@@ -205,10 +290,11 @@ static void owners(void)
 
 int main(void)
 {
-	tap_plan(11);
+	tap_plan(14);
 	parsing();
 	formatting();
 	decoding();
+	ipv6_columns();
 	owners();
 	return tap_finish();
 }

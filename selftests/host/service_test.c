@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "service.h"
-#include "../tap.h"
+#include "fakeproc.h"
 
 #define ID  "4f1c2a9e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615243a"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -152,21 +152,6 @@ static void picking(void)
 		  "no usable line: refused");
 }
 
-static void fixture(const char *root, int pid, const char *text)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%d", root, pid);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%d/cgroup", root, pid);
-	f = fopen(p, "w");
-	if (!f)
-		tap_bail("cannot write %s", p);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void proc_tree(void)
 {
 	char root[] = "/tmp/tcpclose-svc-XXXXXX", cmd[64];
@@ -175,8 +160,8 @@ static void proc_tree(void)
 
 	if (!mkdtemp(root))
 		tap_bail("mkdtemp");
-	fixture(root, 100, "0::/system.slice/nginx.service\n");
-	fixture(root, 200, "0::/system.slice/docker-" ID ".scope\n");
+	proc_cgroup(root, 100, "/system.slice/nginx.service");
+	proc_cgroup(root, 200, "/system.slice/docker-" ID ".scope");
 	ok = !svc_lookup(root, 100, &a) && !strcmp(a.name, "nginx.service");
 	ok &= !svc_lookup(root, 200, &b) &&
 	      !strcmp(b.name, "docker:4f1c2a9e8b7d") &&

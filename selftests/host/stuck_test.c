@@ -17,6 +17,7 @@
 #include "../tap.h"
 
 #define S	1000000000ULL
+#define CTR	"/system.slice/docker-4f1c2a9e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615243a.scope"
 
 static struct tcpclose_stats st;
 static struct tcpclose_sock table[4];
@@ -72,9 +73,12 @@ static void reset(void)
 
 static struct stuck_opts opts(const char *states, uint64_t min_age, int json)
 {
-	struct stuck_opts o = { .mask = tc_state_mask_parse(states),
-				.min_age = min_age, .json = json };
+	struct stuck_opts o;
 
+	stuck_opts_init(&o);
+	o.mask = tc_state_mask_parse(states);
+	o.min_age = min_age;
+	o.json = json;
 	return o;
 }
 
@@ -170,12 +174,13 @@ static void holders(void)
 	tap_check(says("server[10] fd 3, worker[11] fd 4") &&
 		  says("     10 server 2 sockets in CLOSE_WAIT") &&
 		  says("     11 worker 1 socket in CLOSE_WAIT") &&
-		  says("      - - 1 socket in TIME_WAIT"),
+		  says("      - -      1 socket in TIME_WAIT"),
 		  "a shared socket names every holder; two fds of one process count once");
 	o.json = 1;
 	report(&o, 1);
 	tap_check(says("\"cookie\":2,") &&
-		  says("\"owners\":[{\"pid\":10,\"fd\":3,\"comm\":\"server\"},{\"pid\":11,\"fd\":4,\"comm\":\"worker\"}]") &&
+		  says("\"owners\":[{\"pid\":10,\"fd\":3,\"comm\":\"server\",\"service\":\"app.service\",\"service_kind\":\"unit\",\"cgroup\":\"/system.slice/app.service\"},"
+		       "{\"pid\":11,\"fd\":4,\"comm\":\"worker\",\"service\":\"docker:4f1c2a9e8b7d\",\"service_kind\":\"container\",\"cgroup\":\"" CTR "\"}]") &&
 		  says("\"inode\":0,\"owners\":null}") &&
 		  says("{\"pid\":null,\"comm\":null,\"state\":\"TIME_WAIT\""),
 		  "JSON: owners listed, null when none, in sockets and processes alike");
@@ -213,6 +218,140 @@ static void slicing(void)
 	report(&o, 1);
 	tap_check(lacks("STATE") && says("by process"),
 		  "--summary-only: no socket lines");
+}
+
+/* The column where the first line holding @what has it; -1 if none. */
+static long column(const char *what)
+{
+	const char *p = strstr(out, what), *bol;
+
+	if (!p)
+		return -1;
+	for (bol = p; bol > out && bol[-1] != '\n'; bol--)
+		;
+	return p - bol;
+}
+
+/*
+ * Pid 10 (server) is in app.service, pid 11 (worker) in a Docker
+ * container; they share cookie 2.  Cookie 1 is server's alone, cookie 4
+ * (TIME_WAIT) nobody's.
+ */
+static void services(const char *root)
+{
+	struct stuck_opts o = opts("CLOSE_WAIT,TIME_WAIT", 0, 0);
+	char path[256];
+
+	reset();
+	report(&o, 1);
+	tap_check(says(" 7     app.service,docker:4f1c2a9e8b7d server[10] fd 3, worker[11] fd 4\n") &&
+		  says(" 7     app.service                     server[10] fd 5") &&
+		  says(" 7     -                               -\n") &&
+		  column("SERVICE") == column("app.service,docker"),
+		  "SERVICE column: every holder's service once, \"-\" without holder, aligned");
+	tap_check(says("by service (a socket held in several services counts for each):\n"
+		       "  app.service         2 sockets in CLOSE_WAIT, oldest >=1m40s, 105 bytes unread\n"
+		       "  docker:4f1c2a9e8b7d 1 socket in CLOSE_WAIT, oldest >=1m40s, 100 bytes unread\n"
+		       "  -                   1 socket in TIME_WAIT") &&
+		  strstr(out, "by service") < strstr(out, "by process"),
+		  "summary by service, then by process (the default): a socket shared by two services counts for each");
+	/* Worker's cgroup file gone: it exited, or is not ours to read. */
+	snprintf(path, sizeof(path), "%s/11/cgroup", root);
+	unlink(path);
+	owner_scan(&owners);
+	report(&o, 1);
+	tap_check(says(" app.service,? ") && says("\n  ?           1 socket in CLOSE_WAIT") &&
+		  says("service \"?\": the cgroup of a holder of 1 socket could not be read") &&
+		  lacks("docker"),
+		  "a cgroup that cannot be read: service \"?\", said below, never guessed");
+	o.json = 1;
+	report(&o, 1);
+	tap_check(says("\"unknown_service\":1,") &&
+		  says("{\"service\":null,\"service_kind\":\"unknown\",\"state\":\"CLOSE_WAIT\",\"count\":1,") &&
+		  says("{\"service\":null,\"service_kind\":\"none\",\"state\":\"TIME_WAIT\",\"count\":1,") &&
+		  says("{\"service\":\"app.service\",\"service_kind\":\"unit\",\"state\":\"CLOSE_WAIT\",\"count\":2,") &&
+		  says("\"group_by\":[\"service\",\"process\"],\"services\":[") &&
+		  says("\"peers\":null,\"local_ports\":null}"),
+		  "JSON: services with their kind, null and \"unknown\" or \"none\"; summaries not asked for are null");
+	proc_cgroup(root, 11, CTR);
+	owner_scan(&owners);
+}
+
+/* The JSON count of sockets, or -1. */
+static int count(void)
+{
+	const char *p = strstr(out, "\"count\":");
+
+	return p ? atoi(p + 8) : -1;
+}
+
+static void service_filters(void)
+{
+	static const struct {
+		const char *unit, *cgroup;
+		int n;
+	} cases[] = {
+		{ "app.service", NULL, 2 }, { "app", NULL, 2 },
+		{ "docker:4f1c2a9e8b7d", NULL, 1 }, { "app.scope", NULL, 0 },
+		{ "ap", NULL, 0 }, { NULL, "/system.slice", 2 },
+		{ NULL, "/system.slice/app.service", 2 }, { NULL, "/system", 0 },
+		{ NULL, "/", 2 }, { "app", "/system.slice/docker-", 0 },
+	};
+	struct stuck_opts o = opts("CLOSE_WAIT,TIME_WAIT", 0, 1);
+	int ok = 1;
+
+	reset();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o.unit = cases[i].unit;
+		o.cgroup = cases[i].cgroup;
+		report(&o, 1);
+		if (count() != cases[i].n) {
+			tap_info("--unit %s --cgroup %s: %d, not %d",
+				 o.unit, o.cgroup, count(), cases[i].n);
+			ok = 0;
+		}
+	}
+	tap_check(ok, "--unit (NAME or NAME.service) and --cgroup (whole path components); no holder, no match");
+	o.unit = NULL;
+	o.cgroup = "/system.slice/app.service";
+	o.f.pid = 11;
+	report(&o, 1);
+	tap_check(count() == 0, "one holder must match --pid and --cgroup together");
+}
+
+/* Summaries by peer address and local port, keys aligned. */
+static void groups(void)
+{
+	struct stuck_opts o = opts("CLOSE_WAIT,TIME_WAIT", 0, 0);
+
+	reset();
+	diag[0].family = diag[1].family = AF_INET6;
+	endpoints(diag[1].saddr, diag[1].daddr, AF_INET6, "2001:db8::1",
+		  "2001:db8::ffff:2");
+	memcpy(diag[0].daddr, diag[1].daddr, 16);
+	memcpy(table[0].daddr, diag[1].daddr, 16);
+	table[0].family = AF_INET6;
+	diag[1].sport = 9090;
+	o.group[0] = GROUP_PEER;
+	o.group[1] = GROUP_LPORT;
+	o.summary_only = 1;
+	report(&o, 1);
+	tap_check(!strncmp(out, "by peer address:\n", 17) &&
+		  says("by peer address:\n"
+		       "  10.0.0.2         1 socket in TIME_WAIT, oldest >=1m40s, 0 bytes unread\n"
+		       "  2001:db8::ffff:2 2 sockets in CLOSE_WAIT, oldest >=1m40s, 105 bytes unread\n") &&
+		  says("\n\nby local port:\n  8080 1 socket in TIME_WAIT, oldest >=1m40s, 0 bytes unread\n"
+		       "  9090 1 socket in CLOSE_WAIT, oldest >=1m40s, 100 bytes unread\n"
+		       "  8080 1 socket in CLOSE_WAIT, oldest 50.00s, 5 bytes unread\n") &&
+		  lacks("by process") && lacks("by service"),
+		  "--group-by peer,lport: by peer address (IPv6 aligned with IPv4), then by local port, nothing else");
+	o.json = 1;
+	report(&o, 1);
+	tap_check(says("\"group_by\":[\"peer\",\"lport\"],\"services\":null,\"processes\":null,\"peers\":[{\"peer\":\"10.0.0.2\",\"state\":\"TIME_WAIT\",\"count\":1,") &&
+		  says("{\"peer\":\"2001:db8::ffff:2\",\"state\":\"CLOSE_WAIT\",\"count\":2,") &&
+		  says("\"local_ports\":[{\"port\":8080,\"state\":\"TIME_WAIT\",\"count\":1,") &&
+		  says("{\"port\":9090,\"state\":\"CLOSE_WAIT\",\"count\":1,"),
+		  "JSON: peers and local_ports");
 }
 
 /* Every line's NETNS column starts where the header's does. */
@@ -268,18 +407,23 @@ int main(void)
 {
 	char root[] = "/tmp/tcpclose-procXXXXXX", rm[64];
 
-	tap_plan(20);
+	tap_plan(28);
 	if (!mkdtemp(root))
 		tap_bail("mkdtemp");
 	proc_socket(root, 10, "server", 3, 700);
 	proc_socket(root, 11, "worker", 4, 700);
 	proc_socket(root, 10, "server", 5, 701);
 	proc_socket(root, 10, "server", 6, 701);	/* dup() of the same */
+	proc_cgroup(root, 10, "/system.slice/app.service");
+	proc_cgroup(root, 11, CTR);		/* moved after the fork */
 	owner_init(&owners, root);
 	owner_scan(&owners);
 	ages();
 	holders();
 	slicing();
+	services(root);
+	service_filters();
+	groups();
 	widths();
 	resolver(root);
 	owner_free(&owners);

@@ -3,7 +3,8 @@
  * The exit status of tcpclose watch: 0 only for an end the user asked for
  * (--count, --duration, SIGTERM), 1 for every other end (end of file when
  * the module goes away, ENODEV, EBUSY, a read or poll error, a record it
- * cannot decode, a write error), each with its message.  The device is
+ * cannot decode, a write error), each with its message; and columns that
+ * stay aligned when IPv6 endpoints come.  The device is
  * stood in for: linked with --wrap=open,--wrap=ioctl,--wrap=read,--wrap=poll,
  * read() plays a script.
  */
@@ -26,7 +27,7 @@ int __real_ioctl(int fd, unsigned long req, ...);
 ssize_t __real_read(int fd, void *buf, size_t len);
 int __real_poll(struct pollfd *p, nfds_t n, int timeout);
 
-enum { RECORDS = 1, BIG, OLD, END, FAIL, TERM };
+enum { RECORDS = 1, BIG, OLD, END, FAIL, TERM, MIXED };
 
 /* What each read() of the device does: an action and its argument. */
 static int script[8][2];
@@ -93,6 +94,20 @@ static size_t records(void *buf, int n, uint16_t size, uint8_t version)
 	return n * size;
 }
 
+/* IPv4, a long IPv6 endpoint, IPv4 again: n records. */
+static size_t mixed(void *buf, int n)
+{
+	size_t len = records(buf, n, sizeof(struct tcpclose_event),
+			     TCPCLOSE_ABI_VERSION);
+	struct tcpclose_event *ev = buf;
+
+	for (int i = 1; i < n; i += 2) {
+		ev[i].family = AF_INET6;
+		memset(ev[i].daddr, 0xab, 16);
+	}
+	return len;
+}
+
 ssize_t __wrap_read(int fd, void *buf, size_t len)
 {
 	int what, arg;
@@ -113,6 +128,8 @@ ssize_t __wrap_read(int fd, void *buf, size_t len)
 	case BIG:
 		return records(buf, arg, sizeof(struct tcpclose_event) + 16,
 			       TCPCLOSE_ABI_VERSION);
+	case MIXED:
+		return mixed(buf, arg);
 	case OLD:
 		return records(buf, arg, sizeof(struct tcpclose_event),
 			       TCPCLOSE_ABI_VERSION - 1);
@@ -226,6 +243,39 @@ static void unasked_ends(void)
 		  "stdout on a full disk: exit 1, write error");
 }
 
+/* Where what is in the line at line; -1 if not there. */
+static long col_in_line(const char *line, const char *what)
+{
+	const char *end = strchr(line, '\n'), *p = strstr(line, what);
+
+	return p && (!end || p < end) ? p - line : -1;
+}
+
+/* Every record's TRANSITION starts where the header above it says. */
+static void ipv6_columns(void)
+{
+	const char *header = NULL;
+	int headers = 0, ok = 1;
+
+	memset(script, 0, sizeof(script));
+	set(0, MIXED, 3);
+	watch(NULL, "--no-owner", "--count", "3", NULL);
+	for (const char *l = shown; *l; l = strchr(l, '\n') + 1) {
+		if (!strncmp(l, "TIME ", 5)) {
+			header = l;
+			headers++;
+		} else {
+			ok &= header && col_in_line(l, "ESTABLISHED>") ==
+					col_in_line(header, "TRANSITION");
+		}
+	}
+	if (!ok || headers != 2)
+		tap_info("shown:\n%s", shown);
+	tap_check(ok && headers == 2 &&
+		  strstr(shown, "[abab:abab:abab:abab:abab:abab:abab:abab]:4000 "),
+		  "human watch: a long IPv6 endpoint widens the columns under a new header; every line aligned");
+}
+
 static void asked_ends(void)
 {
 	memset(script, 0, sizeof(script));
@@ -247,8 +297,9 @@ static void asked_ends(void)
 
 int main(void)
 {
-	tap_plan(10);
+	tap_plan(11);
 	unasked_ends();
 	asked_ends();
+	ipv6_columns();
 	return tap_finish();
 }
