@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# fetch-tools.sh: download the tracers `make bench` compares tcpclose with
-# (libbpf-tools' tcpstates and bpftrace, Debian packages) and the libraries
-# they need that this host lacks, and unpack them under .cache/tools/root/
-# (nothing is installed on the host).  Prints that root.
+# fetch-tools.sh [PACKAGE...]: download Debian packages for the VM and the
+# libraries they need that this host lacks, and unpack them under
+# .cache/tools/root/ (nothing is installed on the host).  Prints that root.
+# Default: the tracers `make bench` compares tcpclose with (libbpf-tools'
+# tcpstates and bpftrace); the selftests ask for prometheus-node-exporter,
+# unpacked under .cache/tools-PACKAGES/root/.
 . "$(dirname "$0")/lib.sh"
 
-TOOLS="libbpf-tools bpftrace"
-dest=$CACHE/tools
+TOOLS=${*:-libbpf-tools bpftrace}
+if [ $# = 0 ]; then
+	dest=$CACHE/tools
+else
+	dest=$CACHE/tools-$(echo "$TOOLS" | tr ' ' '+')
+fi
 if [ -e "$dest/.done" ]; then
 	echo "$dest/root"
 	exit 0
 fi
-if ! apt-cache show libbpf-tools >/dev/null 2>&1; then
+# shellcheck disable=SC2086
+if ! apt-cache show $TOOLS >/dev/null 2>&1; then
 	apt-get update -qq || die "apt-get update failed"
 fi
 
@@ -31,7 +38,7 @@ done
 
 mkdir -p "$DEBS"
 rm -rf "$dest/root" && mkdir -p "$dest/root"
-say "fetching the bench's tracers:$pkgs"
+say "fetching for the VM:$pkgs"
 # shellcheck disable=SC2086
 ( cd "$DEBS" && apt-get download $pkgs >/dev/null 2>&1 ) ||
 	die "apt-get download failed for:$pkgs"

@@ -2,47 +2,60 @@
 /*
  * ss -K (SOCK_DESTROY through sock_diag, or a BPF program) ends a socket
  * in tcp_abort(): a full socket goes to CLOSE through tcp_done(), a
- * timewait socket dies in inet_twsk_kill(), both within the call.  A
- * kretprobe marks, per CPU, the socket that tcp_abort() is working on for
- * exactly as long as the call lasts, so that those ends read "killed"
- * however slow the kernel is (a time bound would not hold on a debug
- * kernel), and never a later end of a socket that reuses the memory.
- * If the task migrates inside the call (lock_sock() may sleep), the end
- * runs on another CPU and carries no reason: unknown, never wrong.
- * tcp_abort() is rare: the probe costs nothing on the connection path.
+ * timewait socket dies in inet_twsk_kill(), both within the call and in
+ * the calling context.  A kretprobe records (socket, task) for as long as
+ * the call lasts, so that exactly those ends read "killed": whatever CPU
+ * the task runs on by then (lock_sock() may sleep and migrate), however
+ * slow the kernel is, and never another context's end of the same socket
+ * meanwhile (the owner processing its backlog, a timer) nor a later socket
+ * that reuses the memory.  With every slot busy the end carries no
+ * reason: unknown, never wrong.  tcp_abort() is rare: the connection path
+ * pays one atomic read, at a CLOSE or a timewait kill.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
-#include <linux/percpu.h>
-#include <linux/smp.h>
+#include <linux/sched.h>
 #include <net/sock.h>
 #include "tcpclose.h"
 
-/* The socket tcp_abort() is working on, per CPU; compared only. */
-static DEFINE_PER_CPU(const void *, tc_aborting);
+#define TC_ABORT_SLOTS	16
 
-struct tc_abort_call {
-	const void *sk;
-	int cpu;
+struct tc_abort_slot {
+	struct task_struct *task;	/* claimed with cmpxchg; compared only */
+	const void *sk;			/* compared only */
 };
+
+static struct tc_abort_slot tc_aborts[TC_ABORT_SLOTS];
+static atomic_t tc_aborts_busy = ATOMIC_INIT(0);
 
 static int tc_abort_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct tc_abort_call *call = (struct tc_abort_call *)ri->data;
+	int *slot = (int *)ri->data, i;
 
-	call->sk = (const void *)regs_get_kernel_argument(regs, 0);
-	call->cpu = smp_processor_id();
-	this_cpu_write(tc_aborting, call->sk);
+	*slot = -1;
+	for (i = 0; i < TC_ABORT_SLOTS; i++) {
+		if (cmpxchg(&tc_aborts[i].task, NULL, current))
+			continue;
+		WRITE_ONCE(tc_aborts[i].sk,
+			   (const void *)regs_get_kernel_argument(regs, 0));
+		atomic_inc(&tc_aborts_busy);
+		*slot = i;
+		break;
+	}
 	return 0;
 }
 
-/* Cleared on the CPU of entry, where it was set, if still this call's. */
 static int tc_abort_return(struct kretprobe_instance *ri,
 			   struct pt_regs *regs)
 {
-	struct tc_abort_call *call = (struct tc_abort_call *)ri->data;
+	int slot = *(int *)ri->data;
 
-	cmpxchg(per_cpu_ptr(&tc_aborting, call->cpu), call->sk, NULL);
+	if (slot < 0)
+		return 0;
+	WRITE_ONCE(tc_aborts[slot].sk, NULL);
+	atomic_dec(&tc_aborts_busy);
+	/* sk is cleared before another task can claim the slot. */
+	smp_store_release(&tc_aborts[slot].task, NULL);
 	return 0;
 }
 
@@ -50,15 +63,27 @@ static struct kretprobe tc_abort_krp = {
 	.kp.symbol_name = "tcp_abort",
 	.entry_handler = tc_abort_entry,
 	.handler = tc_abort_return,
-	.data_size = sizeof(struct tc_abort_call),
+	.data_size = sizeof(int),
 };
 
 static bool tc_abort_on;
 
-/* Whether tcp_abort() is ending @sk (full or timewait) on this CPU now. */
+/*
+ * Whether the current context is tcp_abort() ending @sk (full or
+ * timewait).  Only the calling task's own slot can match, and it changes
+ * only in that task's own entry and return.
+ */
 bool tc_abort_take(const void *sk)
 {
-	return tc_abort_on && this_cpu_read(tc_aborting) == sk;
+	int i;
+
+	if (!atomic_read(&tc_aborts_busy))
+		return false;
+	for (i = 0; i < TC_ABORT_SLOTS; i++)
+		if (READ_ONCE(tc_aborts[i].task) == current &&
+		    READ_ONCE(tc_aborts[i].sk) == sk)
+			return true;
+	return false;
 }
 
 /* Without it, ss -K reads as no reason (full) or reuse (timewait). */

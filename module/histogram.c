@@ -23,6 +23,7 @@
 #include <linux/kernel.h>
 #include <linux/percpu.h>
 #include <linux/rculist.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -48,6 +49,7 @@ struct tc_hist_row {
 	u64 sum_lo;
 	u64 sum_hi;
 	u64 unknown;
+	seqcount_t carry;	/* around a carry: sum_hi and sum_lo change */
 };
 
 /* One CPU's counters. */
@@ -99,6 +101,31 @@ static unsigned int tc_hist_bucket(u64 ns)
 	return min(i, TCPCLOSE_HIST_BUCKETS - 1U);
 }
 
+/*
+ * The sum is 128 bits in two words: a carry changes both, inside the row's
+ * sequence, so that a reader never takes one word without the other.
+ * Interrupts are off: a hook in process context can be interrupted by one
+ * in softirq on the same CPU.
+ */
+static void tc_hist_add_sum(struct tc_hist __percpu *h, int row, u64 ns)
+{
+	struct tc_hist_row *r;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	r = this_cpu_ptr(&h->rows[row]);
+	if (r->sum_lo + ns < r->sum_lo) {
+		/* raw_: zeroed per-CPU memory, no lockdep map to use */
+		raw_write_seqcount_begin(&r->carry);
+		WRITE_ONCE(r->sum_hi, r->sum_hi + 1);
+		WRITE_ONCE(r->sum_lo, r->sum_lo + ns);
+		raw_write_seqcount_end(&r->carry);
+	} else {
+		WRITE_ONCE(r->sum_lo, r->sum_lo + ns);
+	}
+	local_irq_restore(flags);
+}
+
 static void tc_hist_count(struct tc_hist __percpu *h, int row,
 			  const struct tcpclose_event *ev)
 {
@@ -110,9 +137,7 @@ static void tc_hist_count(struct tc_hist __percpu *h, int row,
 		this_cpu_inc(h->rows[row].unknown);
 	} else {
 		this_cpu_inc(h->rows[row].buckets[tc_hist_bucket(ns)]);
-		/* The add that wraps the low word carries, exactly once. */
-		if (this_cpu_add_return(h->rows[row].sum_lo, ns) < ns)
-			this_cpu_inc(h->rows[row].sum_hi);
+		tc_hist_add_sum(h, row, ns);
 	}
 }
 
@@ -145,16 +170,16 @@ void tc_hist_note(const struct net *net, const struct tcpclose_event *ev)
 	rcu_read_unlock();
 }
 
-/*
- * A carry may be under way on the CPU that owns the row: hi is read on
- * both sides of lo, so that a carry completed in between is not missed.
- */
+/* Both words of a row's sum, outside any carry (tc_hist_add_sum()). */
 static void tc_hist_read_sum(const struct tc_hist_row *c, u64 *lo, u64 *hi)
 {
+	unsigned int seq;
+
 	do {
+		seq = raw_read_seqcount_begin(&c->carry);
 		*hi = READ_ONCE(c->sum_hi);
 		*lo = READ_ONCE(c->sum_lo);
-	} while (*hi != READ_ONCE(c->sum_hi));
+	} while (read_seqcount_retry(&c->carry, seq));
 }
 
 static void tc_hist_fold_row(const struct tc_hist_row *c,
@@ -279,7 +304,9 @@ static int __net_init tc_hist_net_init(struct net *net)
 	struct tc_hist_net *hn = net_generic(net, tc_hist_id);
 
 	hn->since_ns = ktime_get_ns();
-	hn->mem = alloc_percpu_gfp(struct tc_hist, GFP_KERNEL | __GFP_NOWARN);
+	/* Charged to whoever creates the namespace (memory cgroup). */
+	hn->mem = alloc_percpu_gfp(struct tc_hist,
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	WRITE_ONCE(hn->live, hn->mem);
 	return 0;
 }

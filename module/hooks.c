@@ -257,15 +257,16 @@ void tc_hooks_exit(void)
 		tracepoint_synchronize_unregister();
 		tc_tp = NULL;
 	}
-	if (tc_kprobe_on) {
-		unregister_kprobe(&tc_set_state_kp);
-		tc_kprobe_on = false;
-	}
+	/* The backstop first: CLOSEs after it are not missed, just unseen. */
 	if (tc_destroy_tp) {
 		tracepoint_probe_unregister(tc_destroy_tp, tc_destroy_probe,
 					    NULL);
 		tracepoint_synchronize_unregister();
 		tc_destroy_tp = NULL;
+	}
+	if (tc_kprobe_on) {
+		unregister_kprobe(&tc_set_state_kp);
+		tc_kprobe_on = false;
 	}
 }
 

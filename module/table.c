@@ -16,7 +16,8 @@
  *
  * Locks are raw spinlocks taken with interrupts off: the hooks run in
  * process, softirq and kprobe context, also on PREEMPT_RT.  They are leaf
- * locks: nothing is called with one held.
+ * locks: only the handoff writes its record with one held (see
+ * tc_table_lock()), and the record path takes no lock.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -255,18 +256,42 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 }
 
 /*
- * The full socket of @ev was just handed to a timewait socket, which is
- * not yet visible to the network: move its entry to the timewait class in
- * one step, so that the timewait socket's first segment finds it.
+ * The handoff holds @cookie's bucket lock from reading the timewait
+ * socket's substate until its record is written (timewait.c), so that a
+ * reschedule racing with it on another CPU (6.12) is ordered before or
+ * after it as a whole.  A leaf lock still: the record path takes none.
+ */
+unsigned long tc_table_lock(u64 cookie)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&tc_locks[tc_bucket(cookie)], flags);
+	return flags;
+}
+
+void tc_table_unlock(u64 cookie, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&tc_locks[tc_bucket(cookie)], flags);
+}
+
+/* With the bucket lock held: the table holds @cookie's timewait socket. */
+bool tc_table_has_timewait(u64 cookie)
+{
+	return tc_find(tc_bucket(cookie), cookie, TC_TW);
+}
+
+/*
+ * With the bucket lock held (tc_table_lock()): the full socket of @ev was
+ * just handed to a timewait socket; move its entry to the timewait class
+ * in one step, so that the timewait socket's first segment finds it.
  */
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old)
 {
 	unsigned int b = tc_bucket(ev->cookie);
 	struct tc_entry *e;
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	lockdep_assert_held(&tc_locks[b]);
 	e = tc_find(b, ev->cookie, TC_FULL);
 	tc_info(e, old);
 	if (e)
@@ -276,7 +301,6 @@ void tc_table_handoff(const struct tcpclose_event *ev,
 		tc_set(e, ev, ev->newstate);
 	else
 		tc_insert(b, TC_TW, ev, ev->newstate, true);
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
 }
 
 /*
@@ -322,6 +346,17 @@ void tc_handoff_note(u64 cookie)
 			     cookie))
 			return;
 	WRITE_ONCE(tc_handoffs[h], cookie);
+}
+
+/* The handoff of @cookie was reported and its CLOSE has not come yet. */
+bool tc_handoff_noted(u64 cookie)
+{
+	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+
+	for (i = 0; i < TC_HANDOFF_WAYS; i++)
+		if (READ_ONCE(tc_handoffs[(h + i) % TC_HANDOFF_SLOTS]) == cookie)
+			return true;
+	return false;
 }
 
 bool tc_handoff_take(u64 cookie)

@@ -69,8 +69,12 @@ int tc_table_init(void);
 void tc_table_exit(void);
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, bool entering, struct tc_table_info *old);
+unsigned long tc_table_lock(u64 cookie);
+void tc_table_unlock(u64 cookie, unsigned long flags);
+bool tc_table_has_timewait(u64 cookie);
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old);
+bool tc_handoff_noted(u64 cookie);
 bool tc_table_destroyed(u64 cookie, struct tc_table_info *old);
 void tc_handoff_note(u64 cookie);
 bool tc_handoff_take(u64 cookie);

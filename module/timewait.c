@@ -20,13 +20,17 @@
  * to the timewait class in the same step: no rollback, no duplicate.  The
  * full socket's CLOSE that follows is silenced through a handoff note.
  *
- * A per-CPU note carries what the packet path knows (substate before, RST,
- * SYN) to the probes that run next on that CPU (what tcp_abort() knows
- * comes from abort.c); it holds the socket's address only to compare it,
- * never to dereference it, and is
- * trusted for one jiffy only, so that a note left by a segment that did not
- * kill the socket cannot name a later end.  A kill in softirq context
- * without a note is the timer: expiry.
+ * A kill's reason comes from its context, never from a clock: in a task,
+ * tcp_abort() (abort.c marks it) or else connect() taking the 4-tuple (a
+ * kernel thread: a namespace's purge); in softirq, the timer (a probe on
+ * tw_timer_handler() marks the socket it is about to kill) or else the
+ * segment that this CPU is processing for that socket, whose RST or SYN a
+ * per-CPU note carries from tcp_timewait_state_process().  A packet-path
+ * kill always runs on the CPU that processes its segment, right after the
+ * note, so a note left by an earlier segment that did not kill is always
+ * replaced first; a kill in a task or by the timer never reads the note.
+ * The note and the mark hold the socket's address only to compare it,
+ * never to dereference it.
  */
 #include <linux/kernel.h>
 #include <linux/delay.h>
@@ -38,20 +42,22 @@
 #include <net/inet_timewait_sock.h>
 #include "tcpclose.h"
 
-/* What the last probe knew about a timewait socket about to change. */
+/* What the last segment told about a timewait socket, on this CPU. */
 struct tc_tw_note {
 	const void *sk;		/* compared, never dereferenced */
-	unsigned long when;	/* jiffies */
 	u8 substate;		/* on entry to tcp_timewait_state_process() */
 	u8 reason;
 };
 
 static DEFINE_PER_CPU(struct tc_tw_note, tc_tw_note);
+/* The timewait socket whose timer is killing it on this CPU. */
+static DEFINE_PER_CPU(const void *, tc_tw_expiring);
 
 #ifdef TCPCLOSE_FAULT_INJECT
 /*
  * Selftest builds only: stall the handoff, after the timewait socket is
- * visible on 6.12, so that the peer's FIN can reach it first.
+ * visible on 6.12, half before taking the bucket lock and half with it
+ * held, so that the peer's FIN can reach the socket in either window.
  */
 static unsigned int tc_handoff_delay_us;
 module_param_named(handoff_delay_us, tc_handoff_delay_us, uint, 0644);
@@ -59,27 +65,35 @@ MODULE_PARM_DESC(handoff_delay_us, "selftest build: stall each handoff");
 
 static void tc_fault_delay(void)
 {
-	unsigned int us = READ_ONCE(tc_handoff_delay_us);
+	unsigned int us = READ_ONCE(tc_handoff_delay_us) / 2;
 
 	mdelay(us / 1000);
 	udelay(us % 1000);
 }
 
-/* How often a reschedule overtook its handoff: the race, seen. */
-static int tc_early_rearms;
+/*
+ * Reschedules that found the timer not armed: before the handoff (left to
+ * it) and after it (reported after it).  The race, seen.
+ */
+static int tc_early_rearms, tc_late_rearms;
 module_param_named(early_rearms, tc_early_rearms, int, 0444);
 MODULE_PARM_DESC(early_rearms, "selftest build: reschedules before the handoff");
+module_param_named(late_rearms, tc_late_rearms, int, 0444);
+MODULE_PARM_DESC(late_rearms, "selftest build: reschedules after the handoff, timer not armed");
 
-static void tc_fault_count_early(void)
+static void tc_fault_count(bool early)
 {
-	tc_early_rearms++;
+	if (early)
+		tc_early_rearms++;
+	else
+		tc_late_rearms++;
 }
 #else
 static void tc_fault_delay(void)
 {
 }
 
-static void tc_fault_count_early(void)
+static void tc_fault_count(bool early)
 {
 }
 #endif
@@ -99,15 +113,14 @@ static void tc_note(const struct inet_timewait_sock *tw, u8 reason)
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
 
 	n->sk = tw;
-	n->when = jiffies;
 	n->substate = tw->tw_substate;
 	n->reason = reason;
 }
 
-/* The note is about @sk (a timewait or full socket), and fresh. */
+/* The note is about @sk: the segment being processed on this CPU. */
 static bool tc_note_valid(const struct tc_tw_note *n, const void *sk)
 {
-	return n->sk == sk && time_before_eq(jiffies, n->when + 1);
+	return n->sk == sk;
 }
 
 static void tc_tw_fill(struct tcpclose_event *ev,
@@ -149,15 +162,21 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 {
 	struct tc_table_info old;
 	struct tcpclose_event ev;
+	unsigned long flags;
 
 	tc_count_seen();
 	tc_tw_fill(&ev, tw);
-	ev.newstate = tw->tw_substate;
 	ev.flags |= TCPCLOSE_F_HANDOFF;
+	tc_fault_delay();
+	flags = tc_table_lock(ev.cookie);
+	tc_fault_delay();
+	/* Under the lock: see tc_schedule_pre(). */
+	ev.newstate = READ_ONCE(tw->tw_substate);
+	ev.tw_substate = ev.newstate;
 	tc_table_handoff(&ev, &old);
 	tc_handoff_note(ev.cookie);
 	ev.oldstate = old.state;
-	if (!ev.oldstate && tw->tw_substate == TCP_FIN_WAIT2)
+	if (!ev.oldstate && ev.newstate == TCP_FIN_WAIT2)
 		ev.oldstate = TCP_FIN_WAIT2;
 	ev.ino = old.ino;
 	ev.rx_queue = old.rx_queue;
@@ -165,6 +184,25 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 	tc_fin_ack_merge(&ev);
 	if (tc_state_wanted(ev.oldstate, ev.newstate))
 		tc_emit(&ev);
+	tc_table_unlock(ev.cookie, flags);
+}
+
+/*
+ * A reschedule found the timer not armed: on 6.12, the timewait socket may
+ * be published but its handoff not reported yet.  Under the bucket lock the
+ * handoff is either done (its entry or its note is there: report this
+ * transition after it) or not begun (it will read the new substate).
+ */
+static bool tc_handoff_done(struct inet_timewait_sock *tw)
+{
+	u64 cookie = tc_tw_cookie(tw);
+	unsigned long flags;
+	bool done;
+
+	flags = tc_table_lock(cookie);
+	done = tc_table_has_timewait(cookie) || tc_handoff_noted(cookie);
+	tc_table_unlock(cookie, flags);
+	return done;
 }
 
 /*
@@ -172,14 +210,15 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
  * tcp_timewait_state_process(): the minisocket may just have taken the
  * peer's FIN, FIN_WAIT2 -> TIME_WAIT.
  *
- * On 6.12 the timewait socket is published in the ehash a few instructions
- * before its first scheduling (inet_twsk_hashdance_schedule()), so another
- * CPU can find it, take the peer's FIN and reschedule it before the
- * handoff is reported.  Its timer is not armed yet then: leave that
- * transition to the handoff, which reports the substate as it finds it
- * (FIN_WAIT2 > TIME_WAIT), rather than report it first and the handoff
- * after, out of order and twice.  (A kill cannot overtake the handoff:
- * inet_twsk_deschedule_put() waits for the ehash lock.)
+ * On 6.12 the timewait socket is published in the ehash before its first
+ * scheduling (inet_twsk_hashdance_schedule()) arms its timer, so another
+ * CPU can find it, take the peer's FIN and reschedule it before or while
+ * the handoff is reported.  Its timer is not armed yet then, and the
+ * table's bucket lock decides: a handoff not begun reads the new substate
+ * itself (one FIN_WAIT2 > TIME_WAIT handoff), a handoff done is followed by
+ * this transition; never both, never neither, in order.  (A kill cannot
+ * overtake the handoff: inet_twsk_deschedule_put() waits for the ehash
+ * lock.)
  */
 static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -190,13 +229,15 @@ static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!tc_tw_is_tcp(tw))
 		return 0;
 	if (!rearm) {
-		tc_fault_delay();
 		tc_tw_handoff(tw);
 		return 0;
 	}
 	if (!timer_pending(&tw->tw_timer)) {
-		tc_fault_count_early();
-		return 0;
+		bool done = tc_handoff_done(tw);
+
+		tc_fault_count(!done);
+		if (!done)
+			return 0;
 	}
 	if (tc_note_valid(n, tw) && n->substate != tw->tw_substate)
 		tc_tw_event(tw, n->substate, tw->tw_substate,
@@ -222,29 +263,46 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/* The timer is about to kill this timewait socket: expiry. */
+static int tc_timer_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct timer_list *t = (struct timer_list *)regs_get_kernel_argument(regs, 0);
+
+	this_cpu_write(tc_tw_expiring,
+		       container_of(t, struct inet_timewait_sock, tw_timer));
+	return 0;
+}
+
+/* Why @tw is being killed; see the top of this file. */
+static u8 tc_kill_reason(const struct inet_timewait_sock *tw)
+{
+	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
+
+	if (tc_abort_take(tw))
+		return TCPCLOSE_REASON_KILLED;
+	if (in_task())
+		/* connect() took the 4-tuple; a kthread: a namespace's purge */
+		return current->flags & PF_KTHREAD ? TCPCLOSE_REASON_OTHER :
+						     TCPCLOSE_REASON_REUSE;
+	if (this_cpu_read(tc_tw_expiring) == tw) {
+		this_cpu_write(tc_tw_expiring, NULL);
+		return TCPCLOSE_REASON_EXPIRED;
+	}
+	if (tc_note_valid(n, tw) && n->reason) {
+		n->sk = NULL;
+		return n->reason;
+	}
+	/* e.g. data after our FIN: our RST (TCP_TW_RST) */
+	return TCPCLOSE_REASON_OTHER;
+}
+
 static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
-	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
-	/* e.g. inet_twsk_purge() when a network namespace goes away */
-	u8 reason = TCPCLOSE_REASON_OTHER;
 
 	if (!tc_tw_is_tcp(tw))
 		return 0;
-	if (tc_abort_take(tw)) {
-		/* ss -K (abort.c) */
-		reason = TCPCLOSE_REASON_KILLED;
-	} else if (tc_note_valid(n, tw) && n->reason) {
-		reason = n->reason;
-		n->sk = NULL;
-	} else if (in_serving_softirq()) {
-		/* Not the packet path: the timer. */
-		reason = TCPCLOSE_REASON_EXPIRED;
-	} else if (in_task() && !(current->flags & PF_KTHREAD)) {
-		/* Not the timer nor tcp_abort(): connect() took the tuple. */
-		reason = TCPCLOSE_REASON_REUSE;
-	}
-	tc_tw_event(tw, tw->tw_substate, TCP_CLOSE, reason);
+	tc_tw_event(tw, tw->tw_substate, TCP_CLOSE, tc_kill_reason(tw));
 	return 0;
 }
 
@@ -253,6 +311,7 @@ static struct kprobe tc_tw_kps[] = {
 	  .pre_handler = tc_schedule_pre },
 	{ .symbol_name = "tcp_timewait_state_process",
 	  .pre_handler = tc_state_process_pre },
+	{ .symbol_name = "tw_timer_handler", .pre_handler = tc_timer_pre },
 	{ .symbol_name = "inet_twsk_kill", .pre_handler = tc_kill_pre },
 };
 

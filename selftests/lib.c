@@ -335,3 +335,32 @@ void enter_netns(const char *name)
 		tap_bail("setns %s: %s", path, strerror(errno));
 	close(fd);
 }
+
+int run_capture(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	char *copy;
+	size_t n;
+	int st;
+
+	if (!p)
+		tap_bail("popen %s", cmd);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	tap_info("$ %s (exit %d)", cmd, WEXITSTATUS(st));
+	copy = strdup(out);
+	for (char *l = strtok(copy, "\n"); l; l = strtok(NULL, "\n"))
+		tap_info("  %s", l);
+	free(copy);
+	return WEXITSTATUS(st);
+}
+
+int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}

@@ -59,6 +59,13 @@ int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Enter the network namespace /run/netns/NAME (NULL: the initial one). */
 void enter_netns(const char *name);
 
+/* The reader in the VM. */
+#define READER "/tests/tcpclose"
+/* Runs a shell command, its stdout into out (shown as TAP comments). */
+int run_capture(const char *cmd, char *out, size_t len);
+/* Occurrences of needle in hay. */
+int count_of(const char *hay, const char *needle);
+
 #define SEC_NS 1000000000ULL
 
 #endif

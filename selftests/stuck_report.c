@@ -16,25 +16,11 @@
 #include <unistd.h>
 #include "lib.h"
 
-#define READER "/tests/tcpclose"
-
 static char out[65536];
 
 static int run(const char *cmd)
 {
-	FILE *p = popen(cmd, "r");
-	size_t n;
-	int st;
-
-	if (!p)
-		tap_bail("popen %s", cmd);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	tap_info("$ %s (exit %d)", cmd, WEXITSTATUS(st));
-	for (char *l = strtok(strdup(out), "\n"); l; l = strtok(NULL, "\n"))
-		tap_info("  %s", l);
-	return WEXITSTATUS(st);
+	return run_capture(cmd, out, sizeof(out));
 }
 
 /* The flat JSON object of a socket in `out`, by cookie. */
@@ -72,15 +58,6 @@ static int leak(int lfd, int port, const char *data, size_t len,
 	xwrite(c, data, len);
 	close(c);
 	return s;
-}
-
-static int count_of(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
 }
 
 int main(void)
