@@ -100,13 +100,14 @@ check:
 	lab/check.sh $(KERNELS)
 
 # The debug lane (Documentation/selftests.rst): lab/debug-kernel.sh builds
-# the kernel on the first run (cached after), then the usual run on it.
+# the kernel on the first run (cached after), then the usual run on it, then
+# the injected bugs it must catch (lab/inject-check.sh).
 # KASAN and lockdep under TCG are slow, and KASAN's shadow wants memory.
 DEBUG_VM_TIMEOUT ?= 5400
 DEBUG_VM_MEM     ?= 2048
 check-debug:
 	TCPCLOSE_VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) VM_MEM=$(DEBUG_VM_MEM) \
-		lab/check.sh 6.12-debug
+		lab/check-debug.sh
 
 demo:
 	lab/demo-vm.sh $(firstword $(KERNELS)) demo

@@ -261,7 +261,7 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
  * reschedule racing with it on another CPU (6.12) is ordered before or
  * after it as a whole.  A leaf lock still: the record path takes none.
  */
-unsigned long tc_table_lock(u64 cookie)
+unsigned long tc_table_lock(u64 cookie) __acquires(tc_locks)
 {
 	unsigned long flags;
 
@@ -269,7 +269,7 @@ unsigned long tc_table_lock(u64 cookie)
 	return flags;
 }
 
-void tc_table_unlock(u64 cookie, unsigned long flags)
+void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks)
 {
 	raw_spin_unlock_irqrestore(&tc_locks[tc_bucket(cookie)], flags);
 }

@@ -69,8 +69,8 @@ int tc_table_init(void);
 void tc_table_exit(void);
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, bool entering, struct tc_table_info *old);
-unsigned long tc_table_lock(u64 cookie);
-void tc_table_unlock(u64 cookie, unsigned long flags);
+unsigned long tc_table_lock(u64 cookie) __acquires(tc_locks);
+void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks);
 bool tc_table_has_timewait(u64 cookie);
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old);

@@ -253,6 +253,8 @@ int main(void)
 	rc = run(READER " stuck -m 0 --json");
 	snprintf(want, sizeof(want), "\"netns\":%lu,", (unsigned long)old.st_ino);
 	{
+		static const char before[] =
+			"\"age_known\":false,\"age_reason\":\"before load\"";
 		const char *s = strstr(out, want), *o, *k = NULL;
 
 		for (o = s; o && o > out && strncmp(o, "{\"state\"", 8); o--)
@@ -260,7 +262,7 @@ int main(void)
 		if (o)
 			k = strstr(o, "\"age_known\"");
 		tap_check(rc == 0 && s && k &&
-			  !strncmp(k, "\"age_known\":false,\"age_reason\":\"before load\"", 45) &&
+			  !strncmp(k, before, strlen(before)) &&
 			  strstr(o, "\"comm\":\"old_leak\""),
 			  "the leak in netns old (%lu) from before the load: listed, its owner named, age older than the load",
 			  (unsigned long)old.st_ino);
