@@ -304,17 +304,22 @@ static bool tc_reader_arm(struct tc_reader *r)
 	return tc_reader_ready(r);
 }
 
+/*
+ * Several tasks may wait on one file.  waiting is never cleared here: a
+ * task that found records must not take the wakeup away from one still
+ * asleep (the next record's writer clears it, one spare wakeup at worst);
+ * and a task woken after another re-armed looks for records itself.
+ */
 static int tc_reader_wait(struct tc_reader *r)
 {
 	int err;
 
 	while (!tc_reader_arm(r)) {
 		err = wait_event_interruptible(r->wq, !READ_ONCE(r->waiting) ||
-					       READ_ONCE(tc_dying));
+					       tc_reader_ready(r));
 		if (err)
 			return err;
 	}
-	WRITE_ONCE(r->waiting, 0);
 	return 0;
 }
 
@@ -352,9 +357,9 @@ __poll_t tc_reader_poll(struct tc_reader *r, struct file *file,
 	if (tc_reader_start(r))
 		return EPOLLERR;
 	poll_wait(file, &r->wq, wait);
+	/* waiting stays set: see tc_reader_wait() */
 	if (!tc_reader_arm(r))
 		return 0;
-	WRITE_ONCE(r->waiting, 0);
 	if (READ_ONCE(tc_dying))
 		return EPOLLIN | EPOLLRDNORM | EPOLLHUP;
 	return EPOLLIN | EPOLLRDNORM;

@@ -49,15 +49,23 @@ int main(void)
 		sum_drop += cpu[i].dropped;
 		sum_rec += cpu[i].recorded;
 	}
-	tap_info("generated %d, read %d, recorded %llu, dropped %llu, delivered %llu",
+	tap_info("generated %d, read %d, recorded %llu, dropped %llu, delivered %llu, probe hits missed %llu",
 		 CONNS * PER_CONN, l.n, (unsigned long long)st.recorded,
 		 (unsigned long long)st.dropped,
-		 (unsigned long long)st.delivered);
+		 (unsigned long long)st.delivered,
+		 (unsigned long long)st.missed);
 	tap_check(st.dropped > 0, "the small rings overflowed");
 	tap_check((uint64_t)l.n == st.delivered && st.delivered == st.recorded,
 		  "every recorded record was delivered");
-	tap_check((uint64_t)l.n + st.dropped == CONNS * PER_CONN,
-		  "delivered + dropped == generated (%d)", CONNS * PER_CONN);
+	/*
+	 * A probe hit the kernel skipped (another kprobe's handler was
+	 * running on that CPU, e.g. interrupted by this softirq) loses its
+	 * record, and is counted in missed: nothing may be lost uncounted.
+	 */
+	tap_check((uint64_t)l.n + st.dropped <= CONNS * PER_CONN &&
+		  CONNS * PER_CONN - (l.n + st.dropped) <= st.missed,
+		  "delivered + dropped == generated (%d), but for probe hits missed and counted (%llu)",
+		  CONNS * PER_CONN, (unsigned long long)st.missed);
 	tap_check(sum_drop == st.dropped && sum_rec == st.recorded,
 		  "per-CPU counters add up to the totals");
 	tap_check(st.ring_size == 16, "ring_size parameter in effect");
