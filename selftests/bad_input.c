@@ -87,20 +87,6 @@ static void *other_file(void *arg)
 	return NULL;
 }
 
-static int joined_within(pthread_t t, int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(t, NULL, &ts) == 0;
-}
-
 /* Start streams until one is refused; it must be at max_readers. */
 static int too_many_readers(void)
 {

@@ -30,15 +30,6 @@ static int reconnect(int fd, int port)
 	return connect(fd, (struct sockaddr *)&a, sizeof(a));
 }
 
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	return ntohs(a.sin_port);
-}
-
 int main(void)
 {
 	const struct tcpclose_sock *s;

@@ -3,7 +3,11 @@
  * A server that closes as soon as it reads EOF answers the client's FIN
  * with FIN+ACK in one segment (its ACK was delayed): the client goes
  * FIN_WAIT1 > TIME_WAIT as on the wire, not through a FIN_WAIT2 that
- * lasted microseconds.
+ * lasted microseconds.  Whether the ACK waits long enough is timing (the
+ * delayed-ACK timer is 40 ms): on a slow kernel (the debug lane under
+ * TCG) it may fire first every time; then, and only if every close read
+ * as the separate-ACK story (a broken merge would not), the merge checks
+ * are skipped, not passed.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -52,10 +56,15 @@ int main(void)
 			valid = 0;
 		}
 	}
-	tap_check(n_merged > 0, "FIN+ACK read as FIN_WAIT1>TIME_WAIT (%d of %d)",
-		  n_merged, TRIES);
-	tap_check(n_merged && flags_ok,
-		  "flagged FIN+ACK and handoff, with the time spent in FIN_WAIT1");
+	if (!n_merged && valid) {
+		tap_skip("no FIN+ACK in %d tries: the delayed ACK fired first", TRIES);
+		tap_skip("no FIN+ACK to check the flags of");
+	} else {
+		tap_check(n_merged > 0, "FIN+ACK read as FIN_WAIT1>TIME_WAIT (%d of %d)",
+			  n_merged, TRIES);
+		tap_check(n_merged && flags_ok,
+			  "flagged FIN+ACK and handoff, with the time spent in FIN_WAIT1");
+	}
 	tap_check(valid, "every other close is the separate-ACK story");
 	return tap_finish();
 }

@@ -15,15 +15,6 @@
 #include <unistd.h>
 #include "lib.h"
 
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	return ntohs(a.sin_port);
-}
-
 static void kill_close_wait(int fd, int lfd, int port)
 {
 	struct evlist l = { 0 };

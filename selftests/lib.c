@@ -364,3 +364,29 @@ int count_of(const char *hay, const char *needle)
 		n++;
 	return n;
 }
+
+int local_port(int fd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		return -1;
+	return ntohs(a.ss_family == AF_INET6 ?
+		     ((struct sockaddr_in6 *)&a)->sin6_port :
+		     ((struct sockaddr_in *)&a)->sin_port);
+}
+
+int joined_within(pthread_t t, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &ts) == 0;
+}

@@ -3,6 +3,7 @@
 #ifndef TCPCLOSE_SELFTEST_LIB_H
 #define TCPCLOSE_SELFTEST_LIB_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <linux/tcpclose.h>
@@ -58,6 +59,11 @@ const char *tool(const char *name);
 int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Enter the network namespace /run/netns/NAME (NULL: the initial one). */
 void enter_netns(const char *name);
+
+/* The local port of a connected or bound socket. */
+int local_port(int fd);
+/* Joins thread t if it ends within ms; 1 when it did. */
+int joined_within(pthread_t t, int ms);
 
 /* The reader in the VM. */
 #define READER "/tests/tcpclose"

@@ -17,15 +17,6 @@
 #include <unistd.h>
 #include "lib.h"
 
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	return ntohs(a.sin_port);
-}
-
 static uint16_t csum(const void *data, size_t len, uint32_t sum)
 {
 	const uint16_t *p = data;

@@ -343,15 +343,6 @@ static void init_600ms(int hfd, int cfd, uint64_t init_ns,
 		  "the host's have both namespaces'");
 }
 
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	return ntohs(a.sin_port);
-}
-
 /*
  * In the child: the client closes first and ends in TIME_WAIT; 1.5 s
  * later a connect() from its port takes the 4-tuple over.  The new

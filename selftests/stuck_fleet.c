@@ -287,7 +287,7 @@ int main(void)
 		  known, unknown);
 	snprintf(cmd, sizeof(cmd), READER " stuck -m 0 -p %d", pc);
 	rc = run(cmd);
-	tap_check(rc == 0 && strstr(out, "table full") &&
+	tap_check(rc == 0 && strstr(out, "live table overflowed") &&
 		  strstr(out, "table_size"),
 		  "the human report says why, and what to raise");
 	snprintf(cmd, sizeof(cmd), READER " stuck -m 0 -p %d --fail-if 20", pc);

@@ -12,15 +12,6 @@
 #include <unistd.h>
 #include "lib.h"
 
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	return ntohs(a.sin_port);
-}
-
 /* One connection; the side given first closes first.  Returns its cookie. */
 static uint64_t close_pair(int fd, struct evlist *l, int first, int second)
 {

@@ -18,7 +18,9 @@ else
 	TEST_TIMEOUT=240	# the longest test waits out 60 s of TIME_WAIT
 	: "${TCPCLOSE_SOAK_CYCLES:=8}" "${TCPCLOSE_SOAK_MS:=3000}"
 fi
+# Tests that must know (handoff_race) read the lane.
 export TCPCLOSE_SOAK_CYCLES TCPCLOSE_SOAK_MS
+export TCPCLOSE_LANE=$LANE
 [ -n "${TCPCLOSE_SOAK_PAUSE:-}" ] && export TCPCLOSE_SOAK_PAUSE
 list=/tests/tests.list
 total=$(grep -cv '^[[:space:]]*\(#\|$\)' $list)
