@@ -274,10 +274,12 @@ void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks)
 	raw_spin_unlock_irqrestore(&tc_locks[tc_bucket(cookie)], flags);
 }
 
-/* With the bucket lock held: the table holds @cookie's timewait socket. */
-bool tc_table_has_timewait(u64 cookie)
+/* With the bucket lock held: @cookie's timewait entry's state, or 0. */
+u8 tc_table_timewait_state(u64 cookie)
 {
-	return tc_find(tc_bucket(cookie), cookie, TC_TW);
+	struct tc_entry *e = tc_find(tc_bucket(cookie), cookie, TC_TW);
+
+	return e ? e->s.state : 0;
 }
 
 /*

@@ -71,7 +71,7 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, bool entering, struct tc_table_info *old);
 unsigned long tc_table_lock(u64 cookie) __acquires(tc_locks);
 void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks);
-bool tc_table_has_timewait(u64 cookie);
+u8 tc_table_timewait_state(u64 cookie);
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old);
 bool tc_handoff_noted(u64 cookie);

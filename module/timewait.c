@@ -56,8 +56,9 @@ static DEFINE_PER_CPU(const void *, tc_tw_expiring);
 #ifdef TCPCLOSE_FAULT_INJECT
 /*
  * Selftest builds only: stall the handoff, after the timewait socket is
- * visible on 6.12, half before taking the bucket lock and half with it
- * held, so that the peer's FIN can reach the socket in either window.
+ * visible on 6.12, a third before taking the bucket lock, a third with it
+ * held before reading the substate and a third after, so that the peer's
+ * FIN can reach the socket in each window.
  */
 static unsigned int tc_handoff_delay_us;
 module_param_named(handoff_delay_us, tc_handoff_delay_us, uint, 0644);
@@ -65,7 +66,7 @@ MODULE_PARM_DESC(handoff_delay_us, "selftest build: stall each handoff");
 
 static void tc_fault_delay(void)
 {
-	unsigned int us = READ_ONCE(tc_handoff_delay_us) / 2;
+	unsigned int us = READ_ONCE(tc_handoff_delay_us) / 3;
 
 	mdelay(us / 1000);
 	udelay(us % 1000);
@@ -173,6 +174,7 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 	/* Under the lock: see tc_schedule_pre(). */
 	ev.newstate = READ_ONCE(tw->tw_substate);
 	ev.tw_substate = ev.newstate;
+	tc_fault_delay();
 	tc_table_handoff(&ev, &old);
 	tc_handoff_note(ev.cookie);
 	ev.oldstate = old.state;
@@ -190,19 +192,30 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 /*
  * A reschedule found the timer not armed: on 6.12, the timewait socket may
  * be published but its handoff not reported yet.  Under the bucket lock the
- * handoff is either done (its entry or its note is there: report this
- * transition after it) or not begun (it will read the new substate).
+ * handoff is either not begun (no entry, no note: it will read the new
+ * substate itself), or done: then it read the substate before this CPU
+ * changed it (its entry is in the old state: report the transition after
+ * it) or after (its entry is in the new state: nothing left to report).
+ * Sets *done; returns whether this transition is still to be reported.
  */
-static bool tc_handoff_done(struct inet_timewait_sock *tw)
+static bool tc_rearm_to_report(struct inet_timewait_sock *tw, bool *done)
 {
 	u64 cookie = tc_tw_cookie(tw);
 	unsigned long flags;
-	bool done;
+	bool report;
+	u8 state;
 
 	flags = tc_table_lock(cookie);
-	done = tc_table_has_timewait(cookie) || tc_handoff_noted(cookie);
+	state = tc_table_timewait_state(cookie);
+	if (state) {
+		*done = true;
+		report = state != READ_ONCE(tw->tw_substate);
+	} else {
+		/* An untracked socket (pool full): its note only. */
+		*done = report = tc_handoff_noted(cookie);
+	}
 	tc_table_unlock(cookie, flags);
-	return done;
+	return report;
 }
 
 /*
@@ -214,8 +227,9 @@ static bool tc_handoff_done(struct inet_timewait_sock *tw)
  * scheduling (inet_twsk_hashdance_schedule()) arms its timer, so another
  * CPU can find it, take the peer's FIN and reschedule it before or while
  * the handoff is reported.  Its timer is not armed yet then, and the
- * table's bucket lock decides: a handoff not begun reads the new substate
- * itself (one FIN_WAIT2 > TIME_WAIT handoff), a handoff done is followed by
+ * table's bucket lock decides (tc_rearm_to_report()): a handoff not begun,
+ * or done after this CPU changed the substate, reports it itself (one
+ * FIN_WAIT2 > TIME_WAIT handoff); a handoff done before is followed by
  * this transition; never both, never neither, in order.  (A kill cannot
  * overtake the handoff: inet_twsk_deschedule_put() waits for the ehash
  * lock.)
@@ -233,11 +247,13 @@ static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	}
 	if (!timer_pending(&tw->tw_timer)) {
-		bool done = tc_handoff_done(tw);
+		bool done, report = tc_rearm_to_report(tw, &done);
 
 		tc_fault_count(!done);
-		if (!done)
+		if (!report) {
+			n->substate = tw->tw_substate;
 			return 0;
+		}
 	}
 	if (tc_note_valid(n, tw) && n->substate != tw->tw_substate)
 		tc_tw_event(tw, n->substate, tw->tw_substate,
