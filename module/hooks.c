@@ -197,6 +197,16 @@ static struct tracepoint *tc_lookup_tp(const char *name)
 	return l.tp;
 }
 
+/* Returns once @probe runs no more: nothing it uses may go before. */
+static void tc_detach_tp(struct tracepoint **tp, void *probe)
+{
+	if (!*tp)
+		return;
+	tracepoint_probe_unregister(*tp, probe, NULL);
+	tracepoint_synchronize_unregister();
+	*tp = NULL;
+}
+
 static int tc_attach_tracepoint(void)
 {
 	struct tracepoint *tp = tc_lookup_tp("inet_sock_set_state");
@@ -222,13 +232,12 @@ static int tc_attach_kprobe(void)
 	err = tracepoint_probe_register(tp, tc_destroy_probe, NULL);
 	if (err)
 		return err;
+	tc_destroy_tp = tp;
 	err = register_kprobe(&tc_set_state_kp);
 	if (err) {
-		tracepoint_probe_unregister(tp, tc_destroy_probe, NULL);
-		tracepoint_synchronize_unregister();
+		tc_detach_tp(&tc_destroy_tp, tc_destroy_probe);
 		return err;
 	}
-	tc_destroy_tp = tp;
 	tc_kprobe_on = true;
 	return 0;
 }
@@ -252,18 +261,9 @@ int tc_hooks_init(void)
 /* Returns once no probe is running any more. */
 void tc_hooks_exit(void)
 {
-	if (tc_tp) {
-		tracepoint_probe_unregister(tc_tp, tc_tp_probe, NULL);
-		tracepoint_synchronize_unregister();
-		tc_tp = NULL;
-	}
+	tc_detach_tp(&tc_tp, tc_tp_probe);
 	/* The backstop first: CLOSEs after it are not missed, just unseen. */
-	if (tc_destroy_tp) {
-		tracepoint_probe_unregister(tc_destroy_tp, tc_destroy_probe,
-					    NULL);
-		tracepoint_synchronize_unregister();
-		tc_destroy_tp = NULL;
-	}
+	tc_detach_tp(&tc_destroy_tp, tc_destroy_probe);
 	if (tc_kprobe_on) {
 		unregister_kprobe(&tc_set_state_kp);
 		tc_kprobe_on = false;
