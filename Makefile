@@ -11,6 +11,7 @@
 #   make bench            overhead on connection close rate, as ratios,
 #                         beside ftrace, tcpstates and bpftrace (VM, TCG)
 #   make bench KERNELS=6.1 ROUNDS=3 SECS=2
+#   make bench BASE=HEAD~3 CONFIGS="none tc-noreader tc-base-noreader"
 #   make bench-ring       the ring core's records/s on this host
 #   make install          module, reader, man page and systemd units onto this host
 #   make deb              Debian packages tcpclose-dkms and tcpclose in build/deb/
@@ -114,8 +115,9 @@ demo:
 
 # Overhead, as ratios measured side by side in one VM run per kernel, each
 # kernel in turn.  ROUNDS, SECS, WORKLOADS and CONFIGS (see lab/bench.sh)
-# go on to the VM when set.
-BENCH_VARS := ROUNDS SECS WORKLOADS CONFIGS
+# go on to the VM when set; BASE=REV adds the module built at git revision
+# REV, for a before/after in one run (configurations tc-base-*).
+BENCH_VARS := ROUNDS SECS WORKLOADS CONFIGS BASE
 bench:
 	@rc=0; for k in $(KERNELS); do \
 		$(foreach v,$(BENCH_VARS),$(if $($(v)),$(v)='$($(v))')) \

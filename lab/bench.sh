@@ -19,7 +19,9 @@
 #   SECS       seconds per timed window (default 3)
 #   WORKLOADS  subset of: 1thread 2threads srvclose pinned
 #   CONFIGS    subset of: none ftrace tcpstates tc-noreader tc-watch tc-json
-#              bpftrace tc-probes  ("pinned" adds the control "spin")
+#              bpftrace tc-probes  ("pinned" adds the control "spin"), and
+#              with `make bench BASE=REV`: tc-base-noreader tc-base-probes
+#              tc-base-watch, the same with the module built at REV
 #
 # Not set -e: a tracer that fails must be reported as n/a, not end the run.
 set -u
@@ -36,6 +38,7 @@ TCPSTATES=${TCPSTATES:-/usr/sbin/tcpstates}
 BPFTRACE=${BPFTRACE:-/usr/bin/bpftrace}
 EVENT=$T/events/sock/inet_sock_set_state
 KO=/lib/modules/tcpclose.ko
+BASE_KO=/lib/modules/tcpclose-base.ko
 OUT=/tmp/bench.out
 ERR=/tmp/bench.err
 RAW=/tmp/bench.raw
@@ -105,6 +108,8 @@ unavailable() {
 			grep -s "^$1: " /etc/bench-missing | head -n 1 | cut -d' ' -f2- | grep . ||
 				echo "$bin is not in the initramfs"
 		fi ;;
+	tc-base-*)
+		[ -f "$BASE_KO" ] || echo "$BASE_KO is missing (make bench BASE=REV)" ;;
 	tc-*)
 		[ -f "$KO" ] || echo "$KO is missing" ;;
 	esac
@@ -141,13 +146,14 @@ start_tool() {
 	bpftrace)
 		$pin "$BPFTRACE" -e "$BT_PROG" >"$OUT" 2>"$ERR" &
 		PID=$! ;;
-	tc-noreader | tc-watch | tc-json | tc-probes)
-		local param=
-		[ "$1" = tc-probes ] && param=states=4096
+	tc-noreader | tc-watch | tc-json | tc-probes | tc-base-*)
+		local param= ko=$KO
+		case $1 in *-probes) param=states=4096 ;; esac
+		case $1 in tc-base-*) ko=$BASE_KO ;; esac
 		unload_tcpclose
-		insmod "$KO" $param 2>"$ERR" || { REASON="insmod: $(last_err)"; return 1; }
+		insmod "$ko" $param 2>"$ERR" || { REASON="insmod: $(last_err)"; return 1; }
 		case $1 in
-		tc-watch) $pin tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
+		tc-watch | tc-base-watch) $pin tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
 		tc-json) $pin tcpclose watch --json >"$OUT" 2>"$ERR" & PID=$! ;;
 		esac ;;
 	*)
@@ -182,7 +188,7 @@ warm_up() {
 		bench_close -n 50 5 >/dev/null' 2>"$ERR.ns" ||
 		{ REASON="namespace setup: $(tail -n 1 "$ERR.ns")"; return 2; }
 	while :; do
-		case $1 in none | spin | tc-noreader | tc-probes) return 0 ;; esac
+		case $1 in none | spin | tc-noreader | tc-probes | tc-base-noreader | tc-base-probes) return 0 ;; esac
 		n=$(lines_of "$OUT")
 		[ "$n" -ge 10 ] && return 0
 		if ! alive "$PID"; then
@@ -225,7 +231,7 @@ counters() {
 		rec=$(json_num recorded "$s")
 		drop=$(json_num dropped "$s")
 		case $1 in
-		tc-watch | tc-json)
+		tc-watch | tc-json | tc-base-watch)
 			wd=$(watch_dropped)
 			[ "$wd" -gt "${drop:-0}" ] && drop=$wd
 			echo "$l $l ${drop:-0} ${seen:-0}" ;;
@@ -272,7 +278,9 @@ rotate() {
 configs_for() {
 	local c list=
 	for c in $CONFIGS; do
-		[ "$1" = pinned ] && [ "$c" = tc-probes ] && continue
+		if [ "$1" = pinned ]; then
+			case $c in *-probes) continue ;; esac
+		fi
 		list="$list $c"
 	done
 	if [ "$1" = pinned ]; then

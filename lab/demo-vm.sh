@@ -17,6 +17,16 @@ rm -rf "$obj" && mkdir -p "$obj"
 cp -r Kbuild VERSION module include "$obj/"
 make -s -C "$(kdir_of "$krel")" M="$obj" modules >/dev/null ||
 	die "module build failed for $krel"
+# make bench BASE=REV: the module as it was at REV beside today's, for a
+# before/after in one run (configurations tc-base-*).
+if [ "$mode" = bench ] && [ -n "${BASE:-}" ]; then
+	rm -rf "$obj-base" && mkdir -p "$obj-base"
+	git archive "$BASE" Kbuild VERSION module include | tar -x -C "$obj-base" ||
+		die "BASE=$BASE: no such revision"
+	make -s -C "$(kdir_of "$krel")" M="$obj-base" modules >/dev/null ||
+		die "module build failed for $krel at $BASE"
+	export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
+fi
 bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
 mkdir -p "$obj/bin"

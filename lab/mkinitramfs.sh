@@ -65,6 +65,10 @@ for want in veth sch_netem tcp_diag; do
 done
 
 cp "$ko" "$stage/lib/modules/tcpclose.ko"
+# The bench's before/after: the module built at BASE (lab/demo-vm.sh).
+if [ -n "${TCPCLOSE_BASE_KO:-}" ]; then
+	cp "$TCPCLOSE_BASE_KO" "$stage/lib/modules/tcpclose-base.ko"
+fi
 # The selftest build with fault injection, loaded by tests that ask for it.
 if [ -n "${TCPCLOSE_FI_KO:-}" ]; then
 	cp "$TCPCLOSE_FI_KO" "$stage/lib/modules/tcpclose-fault-inject.ko"
