@@ -98,6 +98,7 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 {
 	struct tc_table_info old;
 	struct tcpclose_event ev;
+	u64 cookie;
 	bool hold;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -105,11 +106,13 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	tc_count_seen();
 	if (!tc_transition_wanted(oldstate, newstate))
 		return;
+	cookie = tc_sock_cookie(sk);
+	/* Before the record is begun: one CLOSE in each active close. */
+	if (newstate == TCP_CLOSE && tc_handoff_take(cookie))
+		return;
 	tc_event_init(&ev);
 	ev.flags |= flags;
-	ev.cookie = tc_sock_cookie(sk);
-	if (newstate == TCP_CLOSE && tc_handoff_take(ev.cookie))
-		return;
+	ev.cookie = cookie;
 	if (newstate == TCP_CLOSE && tc_abort_take(sk))
 		ev.reason = TCPCLOSE_REASON_KILLED;
 	tc_fill_sock(&ev, sk);

@@ -12,34 +12,40 @@
 #include <net/tcp.h>
 #include "tcpclose.h"
 
-struct tc_segment {
-	const struct sock *sk;	/* compared only, never dereferenced */
-	bool fin;
-};
-
-static DEFINE_PER_CPU(struct tc_segment, tc_segment);
+/* This CPU's segment with a FIN at a FIN_WAIT1 socket, in softirq. */
+static DEFINE_PER_CPU(const struct sock *, tc_segment_sk);
 static bool tc_segment_on;
 
+/* The pointer is compared only, never dereferenced. */
 bool tc_segment_has_fin(const struct sock *sk)
 {
-	const struct tc_segment *s = this_cpu_ptr(&tc_segment);
-
-	return s->sk == sk && s->fin;
+	return __this_cpu_read(tc_segment_sk) == sk;
 }
 
+/*
+ * Only a segment with a FIN that reaches a FIN_WAIT1 socket can take it
+ * through FIN_WAIT2 to TIME_WAIT within the segment, and only softirq
+ * processing is merged (hooks.c).  Every other segment (some five per
+ * connection: both SYNs, the handshake's ACK, the last ACK) returns 1,
+ * which spares it the return probe: the costliest part of a kretprobe.
+ */
 static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 1);
-	struct tc_segment *s = this_cpu_ptr(&tc_segment);
 
-	s->sk = (const struct sock *)regs_get_kernel_argument(regs, 0);
-	s->fin = tcp_hdr(skb)->fin;
+	if (in_task() || READ_ONCE(sk->sk_state) != TCP_FIN_WAIT1 ||
+	    !tcp_hdr(skb)->fin) {
+		__this_cpu_write(tc_segment_sk, NULL);
+		return 1;
+	}
+	__this_cpu_write(tc_segment_sk, sk);
 	return 0;
 }
 
 static int tc_rcv_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	this_cpu_ptr(&tc_segment)->sk = NULL;
+	__this_cpu_write(tc_segment_sk, NULL);
 	tc_flush_held();
 	return 0;
 }
