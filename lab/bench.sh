@@ -19,7 +19,8 @@
 #   SECS       seconds per timed window (default 3)
 #   WORKLOADS  subset of: 1thread 2threads srvclose pinned
 #   CONFIGS    subset of: none ftrace tcpstates tc-noreader tc-watch tc-json
-#              bpftrace tc-probes  ("pinned" adds the control "spin"), and
+#              bpftrace tc-probes tc-empty tc-notw  ("pinned" adds the
+#              control "spin"), and
 #              with `make bench BASE=REV`: tc-base-noreader tc-base-probes
 #              tc-base-watch, the same with the module built at REV
 #
@@ -39,6 +40,7 @@ BPFTRACE=${BPFTRACE:-/usr/bin/bpftrace}
 EVENT=$T/events/sock/inet_sock_set_state
 KO=/lib/modules/tcpclose.ko
 BASE_KO=/lib/modules/tcpclose-base.ko
+EMPTY_KO=/lib/modules/tcpclose-empty.ko
 OUT=/tmp/bench.out
 ERR=/tmp/bench.err
 RAW=/tmp/bench.raw
@@ -110,6 +112,8 @@ unavailable() {
 		fi ;;
 	tc-base-*)
 		[ -f "$BASE_KO" ] || echo "$BASE_KO is missing (make bench BASE=REV)" ;;
+	tc-empty)
+		[ -f "$EMPTY_KO" ] || echo "$EMPTY_KO is missing" ;;
 	tc-*)
 		[ -f "$KO" ] || echo "$KO is missing" ;;
 	esac
@@ -146,10 +150,16 @@ start_tool() {
 	bpftrace)
 		$pin "$BPFTRACE" -e "$BT_PROG" >"$OUT" 2>"$ERR" &
 		PID=$! ;;
-	tc-noreader | tc-watch | tc-json | tc-probes | tc-base-*)
+	tc-noreader | tc-watch | tc-json | tc-probes | tc-empty | tc-notw | tc-base-*)
 		local param= ko=$KO
-		case $1 in *-probes) param=states=4096 ;; esac
-		case $1 in tc-base-*) ko=$BASE_KO ;; esac
+		case $1 in
+		*-probes) param=states=4096 ;;
+		tc-notw) param=timewait=0 ;;
+		esac
+		case $1 in
+		tc-base-*) ko=$BASE_KO ;;
+		tc-empty) ko=$EMPTY_KO ;;
+		esac
 		unload_tcpclose
 		insmod "$ko" $param 2>"$ERR" || { REASON="insmod: $(last_err)"; return 1; }
 		case $1 in
@@ -188,7 +198,7 @@ warm_up() {
 		bench_close -n 50 5 >/dev/null' 2>"$ERR.ns" ||
 		{ REASON="namespace setup: $(tail -n 1 "$ERR.ns")"; return 2; }
 	while :; do
-		case $1 in none | spin | tc-noreader | tc-probes | tc-base-noreader | tc-base-probes) return 0 ;; esac
+		case $1 in none | spin | tc-noreader | tc-probes | tc-empty | tc-notw | tc-base-noreader | tc-base-probes) return 0 ;; esac
 		n=$(lines_of "$OUT")
 		[ "$n" -ge 10 ] && return 0
 		if ! alive "$PID"; then
@@ -279,7 +289,7 @@ configs_for() {
 	local c list=
 	for c in $CONFIGS; do
 		if [ "$1" = pinned ]; then
-			case $c in *-probes) continue ;; esac
+			case $c in *-probes | tc-empty | tc-notw) continue ;; esac
 		fi
 		list="$list $c"
 	done
@@ -384,7 +394,7 @@ nc=$(count_words "$CONFIGS")
 per_round=$(windows_per_round)
 nbt=0
 case " $CONFIGS " in *" bpftrace "*) nbt=$nw ;; esac
-echo "bench: $ROUNDS rounds x $per_round windows ($nw workloads x $nc configurations; pinned: + spin, - tc-probes) x ($SECS s + ~$SETUP_EST s setup), + bpftrace start ~$BPFTRACE_START_EST s x $nbt per round"
+echo "bench: $ROUNDS rounds x $per_round windows ($nw workloads x $nc configurations; pinned: + spin, - the no-reader floors) x ($SECS s + ~$SETUP_EST s setup), + bpftrace start ~$BPFTRACE_START_EST s x $nbt per round"
 echo "bench: estimate $(estimate_min "$ROUNDS" "$per_round" "$SECS" "$nbt") min (the setup times are assumptions; each round reports its real time)"
 
 start=$(uptime_cs)

@@ -37,7 +37,7 @@ function add_once(list, item) {
 }
 
 BEGIN {
-	cfg_order = "none spin ftrace tcpstates bpftrace tc-noreader tc-probes tc-watch tc-json tc-base-noreader tc-base-probes tc-base-watch"
+	cfg_order = "none spin ftrace tcpstates bpftrace tc-noreader tc-probes tc-notw tc-empty tc-watch tc-json tc-base-noreader tc-base-probes tc-base-watch"
 	name["none"] = "no tracer"
 	name["spin"] = "control: spin on vCPU1"
 	name["ftrace"] = "ftrace + trace_pipe"
@@ -47,12 +47,15 @@ BEGIN {
 	name["tc-probes"] = "tcpclose probes only"
 	name["tc-watch"] = "tcpclose + watch"
 	name["tc-json"] = "tcpclose + watch --json"
+	name["tc-notw"] = "tcpclose timewait=0"
+	name["tc-empty"] = "tcpclose hooks empty"
 	name["tc-base-noreader"] = "base tcpclose, no reader"
 	name["tc-base-probes"] = "base tcpclose probes only"
 	name["tc-base-watch"] = "base tcpclose + watch"
 	noreader["none"] = noreader["spin"] = 1
 	noreader["tc-noreader"] = noreader["tc-probes"] = 1
 	noreader["tc-base-noreader"] = noreader["tc-base-probes"] = 1
+	noreader["tc-notw"] = noreader["tc-empty"] = 1
 	norecs["none"] = norecs["spin"] = 1
 	wdesc["1thread"] = "one thread, client closes first"
 	wdesc["2threads"] = "two threads, each its own listener, client closes first"
@@ -193,6 +196,7 @@ END {
 		compare(w, "tc-watch", "bpftrace")
 		compare(w, "tc-json", "ftrace")
 		compare(w, "tc-noreader", "tc-probes")
+		compare(w, "tc-noreader", "tc-empty")
 		compare(w, "tc-noreader", "tc-base-noreader")
 		compare(w, "tc-probes", "tc-base-probes")
 		compare(w, "tc-watch", "tc-base-watch")

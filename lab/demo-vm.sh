@@ -17,6 +17,14 @@ rm -rf "$obj" && mkdir -p "$obj"
 cp -r Kbuild VERSION module include "$obj/"
 make -s -C "$(kdir_of "$krel")" M="$obj" modules >/dev/null ||
 	die "module build failed for $krel"
+# The floor: every hook attached and doing nothing (configuration tc-empty).
+if [ "$mode" = bench ]; then
+	rm -rf "$obj-empty" && mkdir -p "$obj-empty"
+	cp -r Kbuild VERSION module include "$obj-empty/"
+	make -s -C "$(kdir_of "$krel")" M="$obj-empty" TCPCLOSE_EMPTY_PROBES=1 \
+		modules >/dev/null || die "module build (empty probes) failed for $krel"
+	export TCPCLOSE_EMPTY_KO=$obj-empty/tcpclose.ko
+fi
 # make bench BASE=REV: the module as it was at REV beside today's, for a
 # before/after in one run (configurations tc-base-*).
 if [ "$mode" = bench ] && [ -n "${BASE:-}" ]; then

@@ -65,9 +65,13 @@ for want in veth sch_netem tcp_diag; do
 done
 
 cp "$ko" "$stage/lib/modules/tcpclose.ko"
-# The bench's before/after: the module built at BASE (lab/demo-vm.sh).
+# The bench's before/after: the module built at BASE, and the floor: a
+# build whose hooks do nothing (lab/demo-vm.sh).
 if [ -n "${TCPCLOSE_BASE_KO:-}" ]; then
 	cp "$TCPCLOSE_BASE_KO" "$stage/lib/modules/tcpclose-base.ko"
+fi
+if [ -n "${TCPCLOSE_EMPTY_KO:-}" ]; then
+	cp "$TCPCLOSE_EMPTY_KO" "$stage/lib/modules/tcpclose-empty.ko"
 fi
 # The selftest build with fault injection, loaded by tests that ask for it.
 if [ -n "${TCPCLOSE_FI_KO:-}" ]; then

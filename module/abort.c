@@ -32,6 +32,8 @@ static int tc_abort_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	int *slot = (int *)ri->data, i;
 
+	if (tc_probes_empty())
+		return 1;
 	*slot = -1;
 	for (i = 0; i < TC_ABORT_SLOTS; i++) {
 		if (cmpxchg(&tc_aborts[i].task, NULL, current))

@@ -132,6 +132,8 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 static void tc_tp_probe(void *data, const struct sock *sk, const int oldstate,
 			const int newstate)
 {
+	if (tc_probes_empty())
+		return;
 	/* The cookie is generated on first use, hence the cast. */
 	tc_record_transition((struct sock *)sk, oldstate, newstate, 0);
 }
@@ -141,7 +143,7 @@ static int tc_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	int state = (int)regs_get_kernel_argument(regs, 1);
 
-	if (tc_fault_missed(p, state))
+	if (tc_probes_empty() || tc_fault_missed(p, state))
 		return 0;
 	tc_record_transition(sk, READ_ONCE(sk->sk_state), state,
 			     TCPCLOSE_F_KPROBE);
@@ -163,7 +165,7 @@ static void tc_destroy_probe(void *data, struct sock *sk)
 	struct tc_table_info old;
 	struct tcpclose_event ev;
 
-	if (!cookie || sk->sk_protocol != IPPROTO_TCP ||
+	if (tc_probes_empty() || !cookie || sk->sk_protocol != IPPROTO_TCP ||
 	    !tc_table_destroyed(cookie, &old))
 		return;
 	tc_event_init(&ev);

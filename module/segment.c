@@ -34,7 +34,8 @@ static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 1);
 
-	if (in_task() || READ_ONCE(sk->sk_state) != TCP_FIN_WAIT1 ||
+	if (tc_probes_empty() || in_task() ||
+	    READ_ONCE(sk->sk_state) != TCP_FIN_WAIT1 ||
 	    !tcp_hdr(skb)->fin) {
 		__this_cpu_write(tc_segment_sk, NULL);
 		return 1;

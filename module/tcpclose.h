@@ -22,6 +22,20 @@ extern unsigned int tc_tw_max_age;
 extern unsigned int tc_state_mask;
 extern u64 tc_load_ns;
 
+/*
+ * Bench builds only (make bench, TCPCLOSE_EMPTY_PROBES=1): every hook is
+ * attached and returns at once, so that the bench can measure what the
+ * kernel's tracepoint and kprobe machinery costs before any of our work.
+ */
+static inline bool tc_probes_empty(void)
+{
+#ifdef TCPCLOSE_EMPTY_PROBES
+	return true;
+#else
+	return false;
+#endif
+}
+
 struct tc_table_info {
 	u64 since_ns;		/* entry time of the state before this update */
 	u64 ino;		/* the entry's inode, 0 when none */

@@ -240,7 +240,7 @@ static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 	bool rearm = regs_get_kernel_argument(regs, 2) & 1;
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
 
-	if (!tc_tw_is_tcp(tw))
+	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
 	if (!rearm) {
 		tc_tw_handoff(tw);
@@ -268,7 +268,7 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct tcphdr *th;
 	u8 reason = TCPCLOSE_REASON_NONE;
 
-	if (!tc_tw_is_tcp(tw))
+	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
 	th = (const struct tcphdr *)regs_get_kernel_argument(regs, 2);
 	if (th->rst)
@@ -284,6 +284,8 @@ static int tc_timer_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct timer_list *t = (struct timer_list *)regs_get_kernel_argument(regs, 0);
 
+	if (tc_probes_empty())
+		return 0;
 	this_cpu_write(tc_tw_expiring,
 		       container_of(t, struct inet_timewait_sock, tw_timer));
 	return 0;
@@ -316,7 +318,7 @@ static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 
-	if (!tc_tw_is_tcp(tw))
+	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
 	tc_tw_event(tw, tw->tw_substate, TCP_CLOSE, tc_kill_reason(tw));
 	return 0;
