@@ -60,7 +60,7 @@ static bool tc_fin_ack_first_half(struct sock *sk, int oldstate,
 				  int newstate)
 {
 	return oldstate == TCP_FIN_WAIT1 && newstate == TCP_FIN_WAIT2 &&
-	       !in_task() && tc_segment_has_fin(sk);
+	       in_serving_softirq() && tc_segment_has_fin(sk);
 }
 
 /* Called by the handoff (timewait.c), in the same segment. */

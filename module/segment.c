@@ -25,7 +25,8 @@ bool tc_segment_has_fin(const struct sock *sk)
 /*
  * Only a segment with a FIN that reaches a FIN_WAIT1 socket can take it
  * through FIN_WAIT2 to TIME_WAIT within the segment, and only softirq
- * processing is merged (hooks.c).  Every other segment (some five per
+ * processing is merged (hooks.c).  in_serving_softirq(), not !in_task():
+ * a kprobe that traps (int3, not ftrace) runs as an NMI to in_task().  Every other segment (some five per
  * connection: both SYNs, the handshake's ACK, the last ACK) returns 1,
  * which spares it the return probe: the costliest part of a kretprobe.
  */
@@ -34,7 +35,7 @@ static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 1);
 
-	if (tc_probes_empty() || in_task() ||
+	if (tc_probes_empty() || !in_serving_softirq() ||
 	    READ_ONCE(sk->sk_state) != TCP_FIN_WAIT1 ||
 	    !tcp_hdr(skb)->fin) {
 		__this_cpu_write(tc_segment_sk, NULL);
