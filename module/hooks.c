@@ -63,12 +63,17 @@ static bool tc_fin_ack_first_half(struct sock *sk, int oldstate,
 	       in_serving_softirq() && tc_segment_has_fin(sk);
 }
 
-/* Called by the handoff (timewait.c), in the same segment. */
+/*
+ * Called by the handoff (timewait.c), in the same segment.  Not when the
+ * states= mask takes FIN_WAIT1 > FIN_WAIT2 but not FIN_WAIT1 > TIME_WAIT
+ * (FIN_WAIT2 only): the held record then goes out as it is.
+ */
 void tc_fin_ack_merge(struct tcpclose_event *ev)
 {
 	struct tcpclose_event first;
 
 	if (ev->newstate != TCP_TIME_WAIT ||
+	    !tc_state_wanted(TCP_FIN_WAIT1, TCP_TIME_WAIT) ||
 	    !tc_take_held(ev->cookie, &first))
 		return;
 	ev->oldstate = first.oldstate;

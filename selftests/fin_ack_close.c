@@ -21,23 +21,17 @@ static const char separate[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WA
 
 int main(void)
 {
-	int fd, lfd, cfd, sfd, port = 0, i, k, n_merged = 0, valid = 1;
+	int fd, lfd, port = 0, i, k, n_merged = 0, valid = 1;
 	int flags_ok = 1;
 	struct evlist l = { 0 };
 	uint64_t c[TRIES];
-	char story[512], buf[16];
+	char story[512];
 
 	tap_plan(3);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	for (i = 0; i < TRIES; i++) {
-		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-		sfd = tcp_accept(lfd);
-		c[i] = sock_cookie(cfd);
-		close(cfd);
-		while (read(sfd, buf, sizeof(buf)) > 0)
-			;
-		close(sfd);		/* at once: FIN rides with the ACK */
+		c[i] = close_fin_ack(lfd, port);
 		sleep_ms(200);
 		tc_collect(fd, &l, 100);
 	}

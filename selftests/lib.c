@@ -390,3 +390,17 @@ int joined_within(pthread_t t, int ms)
 	}
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
+
+uint64_t close_fin_ack(int lfd, int port)
+{
+	int cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	int sfd = tcp_accept(lfd);
+	uint64_t c = sock_cookie(cfd);
+	char buf[16];
+
+	close(cfd);
+	while (read(sfd, buf, sizeof(buf)) > 0)
+		;
+	close(sfd);		/* at once: FIN rides with the ACK */
+	return c;
+}

@@ -60,6 +60,13 @@ int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Enter the network namespace /run/netns/NAME (NULL: the initial one). */
 void enter_netns(const char *name);
 
+/*
+ * One loopback connection to the listener lfd (on port) whose server
+ * closes as soon as it reads EOF, so that its FIN may ride with the ACK of
+ * the client's; returns the client's cookie.
+ */
+uint64_t close_fin_ack(int lfd, int port);
+
 /* The local port of a connected or bound socket. */
 int local_port(int fd);
 /* Joins thread t if it ends within ms; 1 when it did. */
