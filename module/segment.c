@@ -25,10 +25,11 @@ bool tc_segment_has_fin(const struct sock *sk)
 /*
  * Only a segment with a FIN that reaches a FIN_WAIT1 socket can take it
  * through FIN_WAIT2 to TIME_WAIT within the segment, and only softirq
- * processing is merged (hooks.c).  in_serving_softirq(), not !in_task():
- * a kprobe that traps (int3, not ftrace) runs as an NMI to in_task().  Every other segment (some five per
+ * processing is merged (hooks.c).  Every other segment (some five per
  * connection: both SYNs, the handshake's ACK, the last ACK) returns 1,
  * which spares it the return probe: the costliest part of a kretprobe.
+ * in_serving_softirq(), not !in_task(): a kprobe that traps (int3, not
+ * ftrace) runs as an NMI to in_task().
  */
 static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
