@@ -391,16 +391,22 @@ int joined_within(pthread_t t, int ms)
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
-uint64_t close_fin_ack(int lfd, int port)
+void close_fin_ack(int fd, struct evlist *l, uint64_t *c, int n)
 {
-	int cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-	int sfd = tcp_accept(lfd);
-	uint64_t c = sock_cookie(cfd);
+	int lfd, cfd, sfd, port = 0, i;
 	char buf[16];
 
-	close(cfd);
-	while (read(sfd, buf, sizeof(buf)) > 0)
-		;
-	close(sfd);		/* at once: FIN rides with the ACK */
-	return c;
+	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
+	for (i = 0; i < n; i++) {
+		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+		sfd = tcp_accept(lfd);
+		c[i] = sock_cookie(cfd);
+		close(cfd);
+		while (read(sfd, buf, sizeof(buf)) > 0)
+			;
+		close(sfd);	/* at once: FIN rides with the ACK */
+		sleep_ms(200);
+		tc_collect(fd, l, 100);
+	}
+	close(lfd);
 }

@@ -61,11 +61,11 @@ int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void enter_netns(const char *name);
 
 /*
- * One loopback connection to the listener lfd (on port) whose server
- * closes as soon as it reads EOF, so that its FIN may ride with the ACK of
- * the client's; returns the client's cookie.
+ * n loopback connections whose server closes as soon as it reads EOF, so
+ * that its FIN may ride with the ACK of the client's; the clients' cookies
+ * into c[0..n), their records from fd into l.
  */
-uint64_t close_fin_ack(int lfd, int port);
+void close_fin_ack(int fd, struct evlist *l, uint64_t *c, int n);
 
 /* The local port of a connected or bound socket. */
 int local_port(int fd);
