@@ -7,7 +7,11 @@
  * delayed-ACK timer is 40 ms): on a slow kernel (the debug lane under
  * TCG) it may fire first every time; then, and only if every close read
  * as the separate-ACK story (a broken merge would not), the merge checks
- * are skipped, not passed.
+ * are skipped, not passed.  A FIN+ACK that reaches the client while its
+ * closing task still holds the socket is processed from the socket's
+ * backlog by that task, and is not merged by design (the task may migrate
+ * between the two halves): FIN_WAIT1 > FIN_WAIT2 flagged as the task's,
+ * then the handoff in TIME_WAIT.  Seen once on 6.12, first connection.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -18,10 +22,11 @@
 
 static const char merged[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>TIME_WAIT";
 static const char separate[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>FIN_WAIT2 FIN_WAIT2>TIME_WAIT";
+static const char backlog[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>TIME_WAIT";
 
 int main(void)
 {
-	int fd, lfd, port = 0, i, k, n_merged = 0, valid = 1;
+	int fd, i, k, n_merged = 0, valid = 1;
 	int flags_ok = 1;
 	struct evlist l = { 0 };
 	uint64_t c[TRIES];
@@ -29,12 +34,7 @@ int main(void)
 
 	tap_plan(3);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
-	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
-	for (i = 0; i < TRIES; i++) {
-		c[i] = close_fin_ack(lfd, port);
-		sleep_ms(200);
-		tc_collect(fd, &l, 100);
-	}
+	close_fin_ack(fd, &l, c, TRIES);
 	for (i = 0; i < TRIES; i++) {
 		ev_story(&l, c[i], story, sizeof(story));
 		tap_info("connection %d: %s", i, story);
@@ -46,6 +46,12 @@ int main(void)
 				    (l.ev[k].flags & TCPCLOSE_F_HANDOFF) &&
 				    (l.ev[k].flags & TCPCLOSE_F_DUR_KNOWN) &&
 				    l.ev[k].tw_substate == TCPCLOSE_TIME_WAIT;
+		} else if (!strcmp(story, backlog)) {
+			k = ev_find(&l, c[i], TCPCLOSE_FIN_WAIT1,
+				    TCPCLOSE_FIN_WAIT2);
+			valid &= !!(l.ev[k].flags & TCPCLOSE_F_PROCESS);
+			tap_info("connection %d: FIN+ACK from the backlog, in the task: %s",
+				 i, l.ev[k].flags & TCPCLOSE_F_PROCESS ? "yes" : "no (a merge missed)");
 		} else if (strcmp(story, separate)) {
 			valid = 0;
 		}
@@ -59,6 +65,6 @@ int main(void)
 		tap_check(n_merged && flags_ok,
 			  "flagged FIN+ACK and handoff, with the time spent in FIN_WAIT1");
 	}
-	tap_check(valid, "every other close is the separate-ACK story");
+	tap_check(valid, "every other close is the separate-ACK story, or a FIN+ACK from the backlog");
 	return tap_finish();
 }
