@@ -30,7 +30,7 @@ set -u
 ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-3}
 WORKLOADS=${WORKLOADS:-1thread 2threads srvclose pinned}
-CONFIGS=${CONFIGS:-none ftrace tcpstates tc-noreader tc-watch tc-json bpftrace tc-probes}
+CONFIGS=${CONFIGS:-none ftrace tcpstates tc-noreader tc-watch tc-json bpftrace tc-probes tc-empty}
 
 # iproute2 by full path: busybox ash runs its own applets first.
 IP=${IP:-/iproute2/ip}

@@ -44,10 +44,10 @@ cp $bins "$obj/bin/"
 tmo=600
 if [ "$mode" = bench ]; then
 	export VM_MEM=${VM_MEM:-3072}
-	# About twice the bench's own estimate (32 windows a round at the
+	# About twice the bench's own estimate (35 windows a round at the
 	# defaults, 5 s each with setup, plus bpftrace's starts), and boot.
 	secs=${SECS:-3}
-	tmo=${VM_TIMEOUT:-$((600 + ${ROUNDS:-7} * 33 * (${secs%%.*} + 10)))}
+	tmo=${VM_TIMEOUT:-$((600 + ${ROUNDS:-7} * 36 * (${secs%%.*} + 10)))}
 fi
 say "booting $krel ($mode)"
 rc=0
