@@ -13,27 +13,34 @@ cd "$TOP"
 krel=$("$LAB_DIR/fetch-kernel.sh" "${1:-6.1}")
 mode=${2:-demo}
 obj=$CACHE/build/$krel
-rm -rf "$obj" && mkdir -p "$obj"
-cp -r Kbuild VERSION module include "$obj/"
-make -s -C "$(kdir_of "$krel")" M="$obj" modules >/dev/null ||
-	die "module build failed for $krel"
-# The floor: every hook attached and doing nothing (configuration tc-empty).
+
+# build_ko DIR REV [VAR=VAL...]: the module built in a fresh DIR from the
+# working tree (REV empty) or from that git revision's sources.
+build_ko() {
+	local dir=$1 rev=$2
+	shift 2
+	rm -rf "$dir" && mkdir -p "$dir"
+	if [ -n "$rev" ]; then
+		git archive "$rev" Kbuild VERSION module include | tar -x -C "$dir" ||
+			die "BASE=$rev: no such revision"
+	else
+		cp -r Kbuild VERSION module include "$dir/"
+	fi
+	make -s -C "$(kdir_of "$krel")" M="$dir" "$@" modules >/dev/null ||
+		die "module build failed for $krel${rev:+ at $rev}${*:+ ($*)}"
+}
+
+build_ko "$obj" ""
 if [ "$mode" = bench ]; then
-	rm -rf "$obj-empty" && mkdir -p "$obj-empty"
-	cp -r Kbuild VERSION module include "$obj-empty/"
-	make -s -C "$(kdir_of "$krel")" M="$obj-empty" TCPCLOSE_EMPTY_PROBES=1 \
-		modules >/dev/null || die "module build (empty probes) failed for $krel"
+	# The floor: every hook attached and doing nothing (tc-empty).
+	build_ko "$obj-empty" "" TCPCLOSE_EMPTY_PROBES=1
 	export TCPCLOSE_EMPTY_KO=$obj-empty/tcpclose.ko
-fi
-# make bench BASE=REV: the module as it was at REV beside today's, for a
-# before/after in one run (configurations tc-base-*).
-if [ "$mode" = bench ] && [ -n "${BASE:-}" ]; then
-	rm -rf "$obj-base" && mkdir -p "$obj-base"
-	git archive "$BASE" Kbuild VERSION module include | tar -x -C "$obj-base" ||
-		die "BASE=$BASE: no such revision"
-	make -s -C "$(kdir_of "$krel")" M="$obj-base" modules >/dev/null ||
-		die "module build failed for $krel at $BASE"
-	export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
+	# BASE=REV: the module as it was at REV beside today's, for a
+	# before/after in one run (configurations tc-base-*).
+	if [ -n "${BASE:-}" ]; then
+		build_ko "$obj-base" "$BASE"
+		export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
+	fi
 fi
 bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
