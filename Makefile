@@ -12,6 +12,7 @@
 #                         beside ftrace, tcpstates and bpftrace (VM, TCG)
 #   make bench KERNELS=6.1 ROUNDS=3 SECS=2
 #   make bench BASE=HEAD~3 CONFIGS="none tc-noreader tc-base-noreader"
+#   make bench-path       each step of the record path timed, in the VM
 #   make bench-ring       the ring core's records/s on this host
 #   make install          module, reader, man page and systemd units onto this host
 #   make deb              Debian packages tcpclose-dkms and tcpclose in build/deb/
@@ -42,7 +43,7 @@ TESTLIB    := selftests/lib.c selftests/tap.c userspace/decode.c \
 	      userspace/text.c
 HDRS       := include/uapi/linux/tcpclose.h $(wildcard userspace/*.h selftests/*.h)
 
-.PHONY: all module reader clean check check-debug demo bench bench-ring install uninstall \
+.PHONY: all module reader clean check check-debug demo bench bench-path bench-ring install uninstall \
 	style sparse selftests-static host-tests install-module install-reader \
 	install-dkms uninstall-module uninstall-reader deb
 
@@ -122,6 +123,13 @@ bench:
 	@rc=0; for k in $(KERNELS); do \
 		$(foreach v,$(BENCH_VARS),$(if $($(v)),$(v)='$($(v))')) \
 			lab/demo-vm.sh $$k bench || rc=1; \
+	done; exit $$rc
+
+# Each step of the record path timed in a tight loop in the VM (a
+# bench-only build, module/pathbench.c): where the time goes.  ROUNDS.
+bench-path:
+	@rc=0; for k in $(KERNELS); do \
+		$(if $(ROUNDS),ROUNDS='$(ROUNDS)') lab/demo-vm.sh $$k path || rc=1; \
 	done; exit $$rc
 
 # The ring core built for userspace, optimised (no sanitizer): records/s.

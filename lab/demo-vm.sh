@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# demo-vm.sh [KERNEL] [demo|bench]: boot one kernel in qemu with tcpclose
-# and either a small workload (lab/demo.sh), so a newcomer sees the product
-# working, or the overhead benchmark (lab/bench.sh).  In bench mode the
+# demo-vm.sh [KERNEL] [demo|bench|path]: boot one kernel in qemu with
+# tcpclose and either a small workload (lab/demo.sh), so a newcomer sees the
+# product working, or the overhead benchmark (lab/bench.sh), or the record
+# path's steps timed one by one (lab/bench-path.sh, a bench-only build).  In bench mode the
 # guest gets VM_MEM MB (default 3072: bpftrace and its libraries live in the
 # initramfs), ROUNDS/SECS/WORKLOADS/CONFIGS are passed on to it, and its
 # "raw: " lines are kept in .cache/bench/<krel>-<date>.txt.
@@ -31,6 +32,11 @@ build_ko() {
 }
 
 build_ko "$obj" ""
+ko=$obj/tcpclose.ko
+if [ "$mode" = path ]; then
+	build_ko "$obj-path" "" TCPCLOSE_PATH_BENCH=1
+	ko=$obj-path/tcpclose.ko
+fi
 if [ "$mode" = bench ]; then
 	# The floor: every hook attached and doing nothing (tc-empty).
 	build_ko "$obj-empty" "" TCPCLOSE_EMPTY_PROBES=1
@@ -46,7 +52,7 @@ bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
 mkdir -p "$obj/bin"
 cp $bins "$obj/bin/"
-"$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" "$obj/bin" \
+"$LAB_DIR/mkinitramfs.sh" "$krel" "$ko" "$obj/bin" \
 	"$obj/$mode.gz" "$mode"
 tmo=600
 if [ "$mode" = bench ]; then
@@ -61,9 +67,9 @@ rc=0
 "$LAB_DIR/run-vm.sh" "$krel" "$obj/$mode.gz" "$obj/$mode.log" "$tmo" |
 	grep -v -e '^\[ *[0-9.]*\]' -e SeaBIOS -e 'Booting from' -e 'TCPCLOSE-VM-DONE' ||
 	rc=$?
-if [ "$mode" = bench ]; then
+if [ "$mode" = bench ] || [ "$mode" = path ]; then
 	mkdir -p "$CACHE/bench"
-	raw=$CACHE/bench/$krel-$(date +%Y%m%d-%H%M%S).txt
+	raw=$CACHE/bench/$krel-$([ "$mode" = path ] && echo path-)$(date +%Y%m%d-%H%M%S).txt
 	tr -d '\r' <"$obj/$mode.log" | grep '^raw: ' >"$raw" || true
 	if [ -s "$raw" ]; then
 		say "raw numbers: $raw (tables again: awk -f lab/bench_report.awk $raw)"

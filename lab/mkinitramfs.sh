@@ -4,7 +4,8 @@
 # A busybox initramfs for one kernel: our module, the static selftests and
 # reader from BINDIR, the kernel modules the tests need (decompressed), and
 # iproute2's ip/tc (busybox's have no netns or netem).  MODE is "check"
-# (run selftests/vm-run.sh), "demo" (lab/demo.sh) or "bench" (lab/bench.sh).
+# (run selftests/vm-run.sh), "demo" (lab/demo.sh), "bench" (lab/bench.sh) or
+# "path" (lab/bench-path.sh).
 # A module the kernel has built in (modules.builtin) is skipped.
 # TCPCLOSE_FI_KO: the fault-injection build, as tcpclose-fault-inject.ko.
 # TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS,
@@ -86,7 +87,8 @@ if [ -n "${TCPCLOSE_TESTS:-}" ]; then
 else
 	cp "$TOP/selftests/tests.list" "$stage/tests/tests.list"
 fi
-cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$stage/tests/"
+cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" \
+	"$LAB_DIR/bench-path.sh" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
 {
 	echo "LANE=${TCPCLOSE_LANE:-normal}"
@@ -136,11 +138,13 @@ if [ "$mode" = check ]; then
 	rm -f "$stage/etc/bench-missing"
 fi
 
-if [ "$mode" = bench ]; then
+if [ "$mode" = bench ] || [ "$mode" = path ]; then
 	# The bench's knobs, passed on from `make bench ROUNDS=.. SECS=..`.
 	for v in ROUNDS SECS WORKLOADS CONFIGS; do
 		[ -n "${!v:-}" ] && printf "%s='%s'\n" "$v" "${!v}"
 	done >"$stage/etc/bench.env"
+fi
+if [ "$mode" = bench ]; then
 	: >"$stage/etc/bench-missing"
 	before=$(du -sm "$stage" | cut -f1)
 	if troot=$("$LAB_DIR/fetch-tools.sh"); then
@@ -167,7 +171,7 @@ for m in /lib/modules/deps/*.ko; do
 	[ -e "\$m" ] || continue	# all built in
 	insmod \$m || echo "lab: insmod \$m failed"
 done
-sh /tests/$(case $mode in demo) echo demo.sh ;; bench) echo bench.sh ;; *) echo vm-run.sh ;; esac)
+sh /tests/$(case $mode in demo) echo demo.sh ;; bench) echo bench.sh ;; path) echo bench-path.sh ;; *) echo vm-run.sh ;; esac)
 echo "TCPCLOSE-VM-DONE"
 poweroff -f
 INIT
