@@ -15,14 +15,6 @@
 #include <linux/timekeeping.h>
 #include "tcpclose.h"
 
-bool tc_state_wanted(int oldstate, int newstate)
-{
-	u32 mask = READ_ONCE(tc_state_mask);
-
-	return (oldstate < 32 && (mask & BIT(oldstate))) ||
-	       (newstate < 32 && (mask & BIT(newstate)));
-}
-
 /*
  * Full and timewait sockets both begin with a struct sock_common, which
  * holds everything that identifies the connection.
@@ -120,7 +112,14 @@ void tc_event_init(struct tcpclose_event *ev)
 		ev->flags |= TCPCLOSE_F_PROCESS;
 		ev->pid = task_tgid_nr(current);
 		ev->tid = task_pid_nr(current);
-		strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
+		/*
+		 * Not strscpy_pad(): comm is always NUL-padded with its last
+		 * byte NUL (__set_task_comm() pads), so a plain copy, as the
+		 * sched tracepoints make, is the same string without a call
+		 * and a length scan per record.
+		 */
+		BUILD_BUG_ON(sizeof(ev->comm) != sizeof(current->comm));
+		memcpy(ev->comm, current->comm, sizeof(ev->comm));
 	}
 }
 

@@ -58,7 +58,15 @@ struct tc_reader {
 
 static LIST_HEAD(tc_readers);
 static DEFINE_SPINLOCK(tc_readers_lock);
-static unsigned int tc_nr_readers;
+/*
+ * Streams in the list.  Without one the record path skips the list and
+ * its RCU section (tc_emit()).  Counted before a stream joins and after
+ * it left, so a hook that could find a stream sees it non-zero.  Not a
+ * static key: patching code on every reader's open and close trips the
+ * emulator's cross-vCPU text-patching hazard (Documentation/selftests.rst),
+ * for no measurable gain over one load.
+ */
+unsigned int tc_nr_readers;
 static bool tc_dying;
 
 static void tc_reader_wake(struct irq_work *work)
@@ -139,7 +147,7 @@ static int tc_reader_join(struct tc_reader *r)
 	if (tc_nr_readers >= tc_max_readers) {
 		err = -EBUSY;
 	} else {
-		tc_nr_readers++;
+		WRITE_ONCE(tc_nr_readers, tc_nr_readers + 1);
 		list_add_tail_rcu(&r->node, &tc_readers);
 	}
 	spin_unlock(&tc_readers_lock);
@@ -173,7 +181,7 @@ void tc_reader_release(struct tc_reader *r)
 	if (r->started) {
 		spin_lock(&tc_readers_lock);
 		list_del_rcu(&r->node);
-		tc_nr_readers--;
+		WRITE_ONCE(tc_nr_readers, tc_nr_readers - 1);
 		spin_unlock(&tc_readers_lock);
 		/* No hook writes to this stream any more after this. */
 		synchronize_rcu();

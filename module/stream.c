@@ -10,18 +10,13 @@
 #include "tcpclose.h"
 
 struct tc_cpu {
-	u64 seen;
 	/* A record held back for a moment; see tc_hold(). */
 	struct tcpclose_event held;
 	bool holding;
 };
 
 static DEFINE_PER_CPU(struct tc_cpu, tc_cpu);
-
-void tc_count_seen(void)
-{
-	this_cpu_inc(tc_cpu.seen);
-}
+DEFINE_PER_CPU(u64, tc_seen);
 
 /*
  * A record held back on this CPU; see tc_hold().  The hooks run in process
@@ -46,7 +41,8 @@ void tc_flush_held(void)
 void tc_emit(const struct tcpclose_event *ev)
 {
 	tc_flush_held();
-	tc_readers_write(ev);
+	if (READ_ONCE(tc_nr_readers))
+		tc_readers_write(ev);
 }
 
 /*
@@ -92,7 +88,7 @@ u64 tc_stream_seen(struct tcpclose_cpu_stats *cpu, u32 nr)
 	int i;
 
 	for_each_possible_cpu(i) {
-		seen = READ_ONCE(per_cpu_ptr(&tc_cpu, i)->seen);
+		seen = READ_ONCE(per_cpu(tc_seen, i));
 		sum += seen;
 		if (cpu && i < nr)
 			cpu[i].seen = seen;

@@ -45,13 +45,24 @@ struct tc_pool {
 	struct hlist_head free;
 	raw_spinlock_t lock;
 	unsigned int capacity;
-	atomic64_t count;
 	atomic64_t overflow;
 };
 
+/*
+ * Entries in use, per class: per-CPU counters, a CPU's going negative when
+ * it released more than it took, summed for the stats.  A locked add on a
+ * shared word per insert and release was a tenth of a table update.
+ */
+static DEFINE_PER_CPU(long[TC_CLASSES], tc_counts);
+
 static struct tc_pool tc_pools[TC_CLASSES];
-static struct hlist_head *tc_buckets;
-static raw_spinlock_t *tc_locks;
+/* A bucket's lock beside its list: one cache line, not two pages apart. */
+struct tc_chain {
+	raw_spinlock_t lock;
+	struct hlist_head head;
+};
+
+static struct tc_chain *tc_chains;
 static unsigned int tc_bits;
 static atomic64_t tc_expired = ATOMIC64_INIT(0);
 
@@ -66,13 +77,6 @@ static atomic64_t tc_expired = ATOMIC64_INIT(0);
 static void tc_age(struct work_struct *work);
 static DECLARE_DELAYED_WORK(tc_age_work, tc_age);
 
-#define TC_CLOSE_STATES (TCPCLOSE_DEFAULT_STATES)
-
-bool tc_state_tracked(int state)
-{
-	return state < 32 && (TC_CLOSE_STATES & BIT(state));
-}
-
 size_t tc_table_entry_size(void)
 {
 	return sizeof(struct tc_entry);
@@ -85,7 +89,6 @@ static int tc_pool_init(struct tc_pool *p, unsigned int capacity)
 	raw_spin_lock_init(&p->lock);
 	INIT_HLIST_HEAD(&p->free);
 	p->capacity = capacity;
-	atomic64_set(&p->count, 0);
 	atomic64_set(&p->overflow, 0);
 	if (!capacity)
 		return 0;
@@ -104,19 +107,17 @@ int tc_table_init(void)
 
 	tc_bits = max(ilog2(roundup_pow_of_two(total)) - 1, 4);
 	nbuckets = 1U << tc_bits;
-	tc_buckets = kvcalloc(nbuckets, sizeof(*tc_buckets),
-			      GFP_KERNEL | __GFP_NOWARN);
-	tc_locks = kvcalloc(nbuckets, sizeof(*tc_locks),
-			    GFP_KERNEL | __GFP_NOWARN);
-	if (!tc_buckets || !tc_locks ||
+	tc_chains = kvcalloc(nbuckets, sizeof(*tc_chains),
+			     GFP_KERNEL | __GFP_NOWARN);
+	if (!tc_chains ||
 	    tc_pool_init(&tc_pools[TC_FULL], tc_table_max) ||
 	    tc_pool_init(&tc_pools[TC_TW], tc_tw_table_max)) {
 		tc_table_exit();
 		return -ENOMEM;
 	}
 	for (i = 0; i < nbuckets; i++) {
-		INIT_HLIST_HEAD(&tc_buckets[i]);
-		raw_spin_lock_init(&tc_locks[i]);
+		INIT_HLIST_HEAD(&tc_chains[i].head);
+		raw_spin_lock_init(&tc_chains[i].lock);
 	}
 	schedule_delayed_work(&tc_age_work, TC_AGE_PERIOD);
 	return 0;
@@ -131,10 +132,8 @@ void tc_table_exit(void)
 		kvfree(tc_pools[i].entries);
 		tc_pools[i].entries = NULL;
 	}
-	kvfree(tc_locks);
-	kvfree(tc_buckets);
-	tc_locks = NULL;
-	tc_buckets = NULL;
+	kvfree(tc_chains);
+	tc_chains = NULL;
 }
 
 static unsigned int tc_bucket(u64 cookie)
@@ -146,7 +145,7 @@ static struct tc_entry *tc_find(unsigned int b, u64 cookie, int class)
 {
 	struct tc_entry *e;
 
-	hlist_for_each_entry(e, &tc_buckets[b], node)
+	hlist_for_each_entry(e, &tc_chains[b].head, node)
 		if (e->s.cookie == cookie && e->class == class)
 			return e;
 	return NULL;
@@ -174,7 +173,7 @@ static void tc_release(struct tc_entry *e)
 	raw_spin_lock(&p->lock);
 	hlist_add_head(&e->node, &p->free);
 	raw_spin_unlock(&p->lock);
-	atomic64_dec(&p->count);
+	this_cpu_dec(tc_counts[e->class]);
 }
 
 static void tc_info(const struct tc_entry *e, struct tc_table_info *info)
@@ -185,22 +184,38 @@ static void tc_info(const struct tc_entry *e, struct tc_table_info *info)
 	info->rx_queue = e ? e->s.rx_queue : 0;
 }
 
+/*
+ * What changes while a socket stays in the table.  Its address does not
+ * (the entry goes at CLOSE, before any reconnect), so an update writes
+ * only this.
+ */
 static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
 		   u8 state)
 {
 	if (e->s.state != state)
 		e->s.since_ns = ev->ts_ns;
 	e->s.state = state;
-	e->s.timewait = e->class == TC_TW;
-	e->s.cookie = ev->cookie;
 	/* 0 once orphaned: the old inode number may name another socket. */
 	e->s.ino = ev->ino;
+	e->s.rx_queue = ev->rx_queue;
+}
+
+/*
+ * A new entry, or one left by an earlier connection of the same socket
+ * (same cookie): all anew, its time in the state too.
+ */
+static void tc_set_all(struct tc_entry *e, const struct tcpclose_event *ev,
+		       u8 state)
+{
+	tc_set(e, ev, state);
+	e->s.since_ns = ev->ts_ns;
+	e->s.timewait = e->class == TC_TW;
+	e->s.cookie = ev->cookie;
 	e->s.netns = ev->netns;
 	e->s.netns_cookie = ev->netns_cookie;
 	e->s.family = ev->family;
 	e->s.sport = ev->sport;
 	e->s.dport = ev->dport;
-	e->s.rx_queue = ev->rx_queue;
 	memcpy(e->s.saddr, ev->saddr, sizeof(e->s.saddr));
 	memcpy(e->s.daddr, ev->daddr, sizeof(e->s.daddr));
 }
@@ -223,9 +238,9 @@ static struct tc_entry *tc_insert(unsigned int b, int class,
 	}
 	memset(&e->s, 0, sizeof(e->s));
 	e->class = class;
-	tc_set(e, ev, state);
-	hlist_add_head(&e->node, &tc_buckets[b]);
-	atomic64_inc(&tc_pools[class].count);
+	tc_set_all(e, ev, state);
+	hlist_add_head(&e->node, &tc_chains[b].head);
+	this_cpu_inc(tc_counts[class]);
 	return e;
 }
 
@@ -241,7 +256,7 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 	struct tc_entry *e;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	raw_spin_lock_irqsave(&tc_chains[b].lock, flags);
 	e = tc_find(b, ev->cookie, class);
 	tc_info(e, old);
 	if (!tc_state_tracked(state)) {
@@ -252,7 +267,7 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 	} else {
 		tc_insert(b, class, ev, state, entering);
 	}
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	raw_spin_unlock_irqrestore(&tc_chains[b].lock, flags);
 }
 
 /*
@@ -261,17 +276,17 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
  * reschedule racing with it on another CPU (6.12) is ordered before or
  * after it as a whole.  A leaf lock still: the record path takes none.
  */
-unsigned long tc_table_lock(u64 cookie) __acquires(tc_locks)
+unsigned long tc_table_lock(u64 cookie) __acquires(tc_chains)
 {
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[tc_bucket(cookie)], flags);
+	raw_spin_lock_irqsave(&tc_chains[tc_bucket(cookie)].lock, flags);
 	return flags;
 }
 
-void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks)
+void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_chains)
 {
-	raw_spin_unlock_irqrestore(&tc_locks[tc_bucket(cookie)], flags);
+	raw_spin_unlock_irqrestore(&tc_chains[tc_bucket(cookie)].lock, flags);
 }
 
 /* With the bucket lock held: @cookie's timewait entry's state, or 0. */
@@ -293,14 +308,14 @@ void tc_table_handoff(const struct tcpclose_event *ev,
 	unsigned int b = tc_bucket(ev->cookie);
 	struct tc_entry *e;
 
-	lockdep_assert_held(&tc_locks[b]);
+	lockdep_assert_held(&tc_chains[b].lock);
 	e = tc_find(b, ev->cookie, TC_FULL);
 	tc_info(e, old);
 	if (e)
 		tc_release(e);
 	e = tc_find(b, ev->cookie, TC_TW);
 	if (e)
-		tc_set(e, ev, ev->newstate);
+		tc_set_all(e, ev, ev->newstate);
 	else
 		tc_insert(b, TC_TW, ev, ev->newstate, true);
 }
@@ -316,14 +331,14 @@ bool tc_table_destroyed(u64 cookie, struct tc_table_info *old)
 	struct tc_entry *e;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
+	raw_spin_lock_irqsave(&tc_chains[b].lock, flags);
 	e = tc_find(b, cookie, TC_FULL);
 	tc_info(e, old);
 	if (e) {
 		tc_release(e);
 		atomic64_inc(&tc_expired);
 	}
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	raw_spin_unlock_irqrestore(&tc_chains[b].lock, flags);
 	return e != NULL;
 }
 
@@ -381,8 +396,8 @@ static void tc_age_bucket(unsigned int b, u64 now)
 	struct tc_entry *e;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	hlist_for_each_entry_safe(e, tmp, &tc_buckets[b], node) {
+	raw_spin_lock_irqsave(&tc_chains[b].lock, flags);
+	hlist_for_each_entry_safe(e, tmp, &tc_chains[b].head, node) {
 		/* since_ns may be newer than now: updated during the scan. */
 		if (e->class == TC_TW && e->s.since_ns < now &&
 		    now - e->s.since_ns > TC_TW_MAX_NS) {
@@ -390,7 +405,7 @@ static void tc_age_bucket(unsigned int b, u64 now)
 			atomic64_inc(&tc_expired);
 		}
 	}
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	raw_spin_unlock_irqrestore(&tc_chains[b].lock, flags);
 }
 
 static void tc_age(struct work_struct *work)
@@ -418,15 +433,15 @@ static unsigned int tc_dump_bucket(unsigned int b, u64 netns,
 	struct tc_entry *e;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&tc_locks[b], flags);
-	hlist_for_each_entry(e, &tc_buckets[b], node) {
+	raw_spin_lock_irqsave(&tc_chains[b].lock, flags);
+	hlist_for_each_entry(e, &tc_chains[b].head, node) {
 		if (netns && e->s.netns_cookie != netns)
 			continue;
 		if (i >= skip && n < room)
 			buf[n++] = e->s;
 		i++;
 	}
-	raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+	raw_spin_unlock_irqrestore(&tc_chains[b].lock, flags);
 	*matched = i;
 	return n;
 }
@@ -478,13 +493,24 @@ static void tc_count_netns(u64 netns, u64 *full, u64 *tw)
 	*full = 0;
 	*tw = 0;
 	for (b = 0; b < (1U << tc_bits); b++) {
-		raw_spin_lock_irqsave(&tc_locks[b], flags);
-		hlist_for_each_entry(e, &tc_buckets[b], node)
+		raw_spin_lock_irqsave(&tc_chains[b].lock, flags);
+		hlist_for_each_entry(e, &tc_chains[b].head, node)
 			if (e->s.netns_cookie == netns)
 				(*(e->class == TC_TW ? tw : full))++;
-		raw_spin_unlock_irqrestore(&tc_locks[b], flags);
+		raw_spin_unlock_irqrestore(&tc_chains[b].lock, flags);
 		cond_resched();
 	}
+}
+
+/* Never below 0: a CPU's release may be summed before another's insert. */
+static u64 tc_count(int class)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(tc_counts, cpu)[class]);
+	return max(sum, 0L);
 }
 
 /* Overflow and expiry are host-wide: reported in the host scope only. */
@@ -496,8 +522,8 @@ void tc_table_stats(struct tcpclose_stats *st, u64 netns)
 		tc_count_netns(netns, &st->table_entries, &st->tw_entries);
 		return;
 	}
-	st->table_entries = atomic64_read(&tc_pools[TC_FULL].count);
-	st->tw_entries = atomic64_read(&tc_pools[TC_TW].count);
+	st->table_entries = tc_count(TC_FULL);
+	st->tw_entries = tc_count(TC_TW);
 	st->table_overflow = atomic64_read(&tc_pools[TC_FULL].overflow);
 	st->tw_overflow = atomic64_read(&tc_pools[TC_TW].overflow);
 	st->expired = atomic64_read(&tc_expired);

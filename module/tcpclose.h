@@ -4,6 +4,9 @@
 #define TCPCLOSE_INTERNAL_H
 
 #include <linux/types.h>
+#include <linux/bits.h>
+#include <linux/compiler.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/tcpclose.h>
 
@@ -36,6 +39,35 @@ static inline bool tc_probes_empty(void)
 #endif
 }
 
+/*
+ * The hot path's small questions, inline: under the retpoline and return
+ * thunk mitigations every call and return costs, and these are asked
+ * several times per transition.
+ */
+
+/* A close state: the live table and the histograms track it. */
+static inline bool tc_state_tracked(int state)
+{
+	return state < 32 && (TCPCLOSE_DEFAULT_STATES & BIT(state));
+}
+
+/* The states= mask takes a transition into or out of these states. */
+static inline bool tc_state_wanted(int oldstate, int newstate)
+{
+	u32 mask = READ_ONCE(tc_state_mask);
+
+	return (oldstate < 32 && (mask & BIT(oldstate))) ||
+	       (newstate < 32 && (mask & BIT(newstate)));
+}
+
+/* Hook hits, host-wide, per CPU (stream.c sums them). */
+DECLARE_PER_CPU(u64, tc_seen);
+
+static inline void tc_count_seen(void)
+{
+	this_cpu_inc(tc_seen);
+}
+
 struct tc_table_info {
 	u64 since_ns;		/* entry time of the state before this update */
 	u64 ino;		/* the entry's inode, 0 when none */
@@ -48,10 +80,10 @@ void tc_emit(const struct tcpclose_event *ev);
 void tc_hold(const struct tcpclose_event *ev);
 bool tc_take_held(u64 cookie, struct tcpclose_event *out);
 void tc_flush_held(void);
-void tc_count_seen(void);
 u64 tc_stream_seen(struct tcpclose_cpu_stats *cpu, u32 nr);
 
 /* reader.c: one stream per reading file. */
+extern unsigned int tc_nr_readers;
 struct tc_reader;
 struct tc_reader *tc_reader_open(void);
 void tc_reader_release(struct tc_reader *r);
@@ -68,7 +100,6 @@ void tc_readers_write(const struct tcpclose_event *ev);
 void tc_readers_shutdown(void);
 
 /* event.c: filling records from sockets. */
-bool tc_state_wanted(int oldstate, int newstate);
 void tc_event_init(struct tcpclose_event *ev);
 void tc_event_duration(struct tcpclose_event *ev,
 		       const struct tc_table_info *old, const struct net *net);
@@ -83,8 +114,8 @@ int tc_table_init(void);
 void tc_table_exit(void);
 void tc_table_update(const struct tcpclose_event *ev, u8 state,
 		     bool timewait, bool entering, struct tc_table_info *old);
-unsigned long tc_table_lock(u64 cookie) __acquires(tc_locks);
-void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_locks);
+unsigned long tc_table_lock(u64 cookie) __acquires(tc_chains);
+void tc_table_unlock(u64 cookie, unsigned long flags) __releases(tc_chains);
 u8 tc_table_timewait_state(u64 cookie);
 void tc_table_handoff(const struct tcpclose_event *ev,
 		      struct tc_table_info *old);
@@ -95,7 +126,6 @@ bool tc_handoff_take(u64 cookie);
 int tc_table_dump(struct tcpclose_sock __user *out, u32 room, u64 netns,
 		  u64 *total);
 void tc_table_stats(struct tcpclose_stats *st, u64 netns);
-bool tc_state_tracked(int state);
 size_t tc_table_entry_size(void);
 
 /* histogram.c: how long sockets stay in each close state. */
