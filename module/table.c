@@ -186,8 +186,8 @@ static void tc_info(const struct tc_entry *e, struct tc_table_info *info)
 
 /*
  * What changes while a socket stays in the table.  Its address does not
- * (the entry goes at CLOSE, before any reconnect), so an update writes
- * only this.
+ * (the entry goes at CLOSE, before any reconnect; see tc_table_update()
+ * for a CLOSE that was missed), so an update writes only this.
  */
 static void tc_set(struct tc_entry *e, const struct tcpclose_event *ev,
 		   u8 state)
@@ -262,6 +262,13 @@ void tc_table_update(const struct tcpclose_event *ev, u8 state,
 	if (!tc_state_tracked(state)) {
 		if (e)
 			tc_release(e);
+	} else if (e && entering) {
+		/*
+		 * Left over: a socket entering the close states was not in
+		 * them, so its CLOSE was missed (a kprobe skipped it) before a
+		 * reconnect (connect(AF_UNSPEC), then connect()).
+		 */
+		tc_set_all(e, ev, state);
 	} else if (e) {
 		tc_set(e, ev, state);
 	} else {

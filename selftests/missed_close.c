@@ -5,10 +5,15 @@
  * live table forever.  The fault-injection build skips the next CLOSE hits
  * as the kernel would; the tcp:tcp_destroy_sock tracepoint must then
  * report the end, late, remove the entry and count it.  A normal close
- * must not trip the backstop.
+ * must not trip the backstop.  And a socket whose CLOSE was missed on the
+ * way to a reconnect (connect(AF_UNSPEC), then connect() elsewhere: same
+ * struct sock, same cookie) must read as its new connection, not the old.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "lib.h"
 
@@ -39,15 +44,77 @@ static uint64_t passive_close(int fd, struct evlist *l, int lfd, int port,
 	return scookie;
 }
 
+static void reconnect(int cfd, int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(cfd, &unspec, sizeof(unspec)))
+		tap_bail("connect(AF_UNSPEC): %m");
+	if (connect(cfd, (struct sockaddr *)&to, sizeof(to)))
+		tap_bail("connect() again: %m");
+}
+
+/*
+ * The client enters CLOSE_WAIT (the server closes first), stays a second,
+ * disconnects with its CLOSE missed (its entry stays), reconnects to
+ * @port2 and enters CLOSE_WAIT again.  The leftover entry must be
+ * rewritten as the new connection: its port, and its time in CLOSE_WAIT
+ * from the second entry, not the first.
+ */
+static void reconnect_after_miss(int fd, int lfd, int port, int port2,
+				 int lfd2)
+{
+	struct evlist l = { 0 }, l2 = { 0 };
+	const struct tcpclose_sock *e;
+	struct tcpclose_sock *tab;
+	int cfd, sfd, i, n;
+	uint64_t c, s, total;
+
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	c = sock_cookie(cfd);
+	s = sock_cookie(sfd);
+	close(sfd);
+	tc_wait_for(fd, &l, c, TCPCLOSE_ESTABLISHED, TCPCLOSE_CLOSE_WAIT, 5000);
+	/* The server's handoff; its silent CLOSE follows within the call. */
+	tc_wait_for(fd, &l, s, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
+	sleep(1);
+	if (sh("echo 1 >" FAIL_CLOSE))
+		tap_bail("cannot set fail_close");
+	reconnect(cfd, port2);
+	sfd = tcp_accept(lfd2);
+	close(sfd);
+	tc_wait_for(fd, &l2, c, TCPCLOSE_ESTABLISHED, TCPCLOSE_CLOSE_WAIT,
+		    5000);
+	n = tc_dump_table(fd, &tab, &total);
+	e = table_find(tab, n, c);
+	tap_check(e && e->state == TCPCLOSE_CLOSE_WAIT && e->dport == port2,
+		  "a CLOSE missed before a reconnect: the entry names the new connection (port %d, want %d)",
+		  e ? e->dport : -1, port2);
+	close(cfd);
+	i = tc_wait_for(fd, &l2, c, TCPCLOSE_CLOSE_WAIT, TCPCLOSE_LAST_ACK,
+			5000);
+	tap_check(i >= 0 && (l2.ev[i].flags & TCPCLOSE_F_DUR_KNOWN) &&
+		  l2.ev[i].prev_state_ns < 500000000ULL,
+		  "its CLOSE_WAIT counts from the new connection's (%llu ms; the first began over 1 s before)",
+		  i >= 0 ? (unsigned long long)l2.ev[i].prev_state_ns / 1000000 : 0ULL);
+	ev_dump(&l2, c);
+	free(tab);
+	close(lfd2);
+}
+
 int main(void)
 {
 	struct tcpclose_stats before, after;
 	struct evlist l = { 0 };
 	struct tcpclose_sock *tab;
 	uint64_t c, total;
-	int fd, lfd, port = 0, i, n;
+	int fd, lfd, lfd2, port = 0, port2 = 0, i, n;
 
-	tap_plan(5);
+	tap_plan(7);
 	if (access(FAIL_CLOSE, W_OK))
 		tap_bail("not the fault-injection build (no %s)", FAIL_CLOSE);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
@@ -80,5 +147,8 @@ int main(void)
 		  (unsigned long long)after.expired);
 	ev_dump(&l, c);
 	free(tab);
+
+	lfd2 = tcp_listen(AF_INET, "127.0.0.1", &port2);
+	reconnect_after_miss(fd, lfd, port, port2, lfd2);
 	return tap_finish();
 }
