@@ -425,11 +425,11 @@ void tc_reader_stats(struct tc_reader *r, struct tcpclose_stats *st,
 		ring = r->rings[i];
 		if (!ring)
 			continue;
-		st->recorded += READ_ONCE(ring->recorded);
+		st->recorded += READ_ONCE(ring->head);
 		st->dropped += READ_ONCE(ring->dropped);
 		st->filtered += READ_ONCE(ring->filtered);
 		if (cpu && i < nr) {
-			cpu[i].recorded = READ_ONCE(ring->recorded);
+			cpu[i].recorded = READ_ONCE(ring->head);
 			cpu[i].dropped = READ_ONCE(ring->dropped);
 		}
 	}

@@ -23,21 +23,45 @@ void tc_ring_init(struct tc_ring *r, struct tc_slot *slots, u32 nr_slots)
 	r->head = 0;
 	r->tail = 0;
 	r->mask = nr_slots - 1;
-	r->recorded = 0;
+	r->tail_seen = 0;
 	r->dropped = 0;
 	r->filtered = 0;
 	r->slots = slots;
 }
 
+/*
+ * Room for the record at @head?  Signed: a tail loaded after a nested
+ * writer's record was consumed may be past @head, which is stale then
+ * (the caller's CAS fails and it retries).
+ */
+static bool tc_ring_room(const struct tc_ring *r, u64 head, u64 tail)
+{
+	return (s64)(head - tail) <= (s64)r->mask;
+}
+
+/* The reader's tail, loaded only when the last one seen says full. */
+static bool tc_ring_has_room(struct tc_ring *r, u64 head)
+{
+	u64 tail;
+
+	/* Pairs with the release below, by another writer of this ring. */
+	if (tc_ring_room(r, head, smp_load_acquire(&r->tail_seen)))
+		return true;
+	/* Pairs with tc_ring_consume(): the reader is done with the slot. */
+	tail = smp_load_acquire(&r->tail);
+	/* Passes that on to the writer whose acquire above reads it. */
+	smp_store_release(&r->tail_seen, tail);
+	return tc_ring_room(r, head, tail);
+}
+
 struct tcpclose_event *tc_ring_reserve(struct tc_ring *r, u64 *pos)
 {
-	u64 head, tail;
+	u64 head;
 
 	do {
 		head = READ_ONCE(r->head);
-		/* Pairs with tc_ring_consume(): the reader is done with it. */
-		tail = smp_load_acquire(&r->tail);
-		if (head - tail > r->mask) {
+		tc_ring_between_loads();
+		if (!tc_ring_has_room(r, head)) {
 			tc_ring_count(&r->dropped);
 			return NULL;
 		}
@@ -51,7 +75,6 @@ void tc_ring_commit(struct tc_ring *r, u64 pos)
 {
 	/* Publishes the record's bytes before its sequence word. */
 	smp_store_release(&r->slots[pos & r->mask].seq, pos + 1);
-	tc_ring_count(&r->recorded);
 }
 
 const struct tcpclose_event *tc_ring_peek(struct tc_ring *r)

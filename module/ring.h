@@ -9,17 +9,32 @@
  * sequence word next to its record.  Positions are free-running 64-bit
  * counters that never wrap in practice.
  *
- * Reserve (producer): read head, read tail with acquire; if head - tail is
- * the ring size the ring is full: count a drop and return.  Otherwise claim
- * position head with a CPU-local compare-and-swap of head -> head + 1.  A
- * softirq or hardirq that interrupts a process-context producer on the same
- * CPU simply claims the next position: the CAS fails for whichever writer
- * was interrupted between its read and its CAS, and that writer retries.
- * No writer ever waits for another, or for the reader.
+ * Reserve (producer): read head, then the reader's tail as producers last
+ * saw it (tail_seen, on the producers' cache line, a lower bound of tail).
+ * Only when that says the ring is full is the reader's own tail loaded
+ * (with acquire) and tail_seen refreshed from it: a producer touches the
+ * reader's cache line once per lap of the ring, not once per record, so a
+ * reader draining the ring does not bounce the producer's lines.  If tail
+ * says full too, count a drop and return.  Otherwise claim position head
+ * with a CPU-local compare-and-swap of head -> head + 1.  A softirq or
+ * hardirq that interrupts a process-context producer on the same CPU
+ * simply claims the next position: the CAS fails for whichever writer was
+ * interrupted between its read and its CAS, and that writer retries.  Such
+ * a writer may also load a tail already past the head it read (the nested
+ * writer's record was committed and consumed meanwhile): the distance is
+ * then negative, not full, and the failing CAS retries.  No writer ever
+ * waits for another, or for the reader.
+ *
+ * tail_seen may be written back older than it was (a writer interrupted
+ * between loading tail and storing tail_seen): it stays a lower bound of
+ * tail, which is all reserve needs.  Release/acquire on tail_seen carries
+ * the reader's release of tail on to every producer that relies on it.
  *
  * Commit (producer): fill the slot's record, then store-release the slot's
  * sequence word as position + 1.  The release orders the record's bytes
  * before the sequence word, so a reader that sees the word sees the record.
+ * Every reserved position is committed (a producer never sleeps or gives
+ * up between the two), so head also counts the records written.
  *
  * Peek (reader): the slot at tail holds a record iff an acquire load of its
  * sequence word equals tail + 1.  A slot that is reserved but not yet
@@ -58,6 +73,8 @@
 #include <linux/cache.h>
 #include <asm/barrier.h>
 #define tc_cas_local(p, o, n)	cmpxchg64_local((p), (o), (n))
+/* Where the host tests interleave a nested writer; nothing here. */
+#define tc_ring_between_loads()	do { } while (0)
 #else
 /* Userspace stand-ins for the ring tests, with the kernel primitives' ordering. */
 #include "../selftests/host/ring_user.h"
@@ -75,9 +92,9 @@ struct tc_slot {
  * so that a reader draining the ring does not bounce the producer's line.
  */
 struct tc_ring {
-	u64 head;		/* next position to reserve */
+	u64 head;		/* next position to reserve; records written */
 	u64 mask;		/* slots - 1 */
-	u64 recorded;		/* committed records */
+	u64 tail_seen;		/* tail as producers last loaded it */
 	u64 dropped;		/* records lost to a full ring */
 	u64 filtered;		/* records the stream's filter skipped */
 	struct tc_slot *slots;

@@ -153,7 +153,7 @@ int main(void)
 			 (unsigned long long)rings[r].dropped);
 		ok_sum &= produced == c.consumed[r] + rings[r].dropped;
 		ok_acc &= accepted == c.consumed[r] &&
-			  rings[r].recorded == accepted;
+			  rings[r].head == accepted;
 		drops += rings[r].dropped;
 	}
 	tap_check(ok_sum, "produced = consumed + dropped, per ring");

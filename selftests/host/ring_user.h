@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 typedef uint64_t u64;
+typedef int64_t s64;
 typedef uint32_t u32;
 #define ____cacheline_aligned	__aligned(64)
 #define __aligned(x)		__attribute__((__aligned__(x)))
@@ -19,11 +20,45 @@ typedef uint32_t u32;
 #define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
 /* release: earlier accesses stay before the store */
 #define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/*
+ * The kernel's cmpxchg64_local() is one cmpxchg without the lock prefix on
+ * x86: atomic against interrupts on its CPU, not against other CPUs, and
+ * no full barrier.  bench-ring sets tc_ring_cas_unlocked while each ring
+ * has one writing thread (as a per-CPU ring has one CPU), so that it times
+ * what the kernel runs; the tests (several writers per ring, and
+ * ThreadSanitizer, which does not read assembly) keep the locked builtin.
+ */
+__attribute__((weak)) int tc_ring_cas_unlocked;
+
 static inline u64 tc_cas_local(u64 *p, u64 o, u64 n)
 {
+#ifdef __x86_64__
+	u64 prev;
+
+	if (tc_ring_cas_unlocked) {
+		__asm__ volatile("cmpxchgq %2, %1"
+				 : "=a"(prev), "+m"(*p)
+				 : "r"(n), "0"(o)
+				 : "memory", "cc");
+		return prev;
+	}
+#endif
 	__atomic_compare_exchange_n(p, &o, n, 0, __ATOMIC_SEQ_CST,
 				    __ATOMIC_SEQ_CST);
 	return o;
+}
+
+/*
+ * A test's seam in tc_ring_reserve(), between its load of head and its
+ * loads of the tail (ring_room plays a nested writer and the reader
+ * there); weak, so one pointer serves every object that includes this.
+ */
+__attribute__((weak)) void (*tc_ring_test_hook)(void);
+
+static inline void tc_ring_between_loads(void)
+{
+	if (tc_ring_test_hook)
+		tc_ring_test_hook();
 }
 
 #endif
