@@ -100,29 +100,122 @@ const char *tc_reason_name(unsigned int reason)
 	return reason < TCPCLOSE_REASON_MAX ? reason_names[reason] : "invalid";
 }
 
+/*
+ * A line built in place, then written at once: watch prints one per
+ * record, and printf's format parsing was most of its time per record.
+ * Output past the buffer is cut (callers size it for the longest line).
+ */
+struct tc_line {
+	char *p, *end;
+};
+
+static void line_put(struct tc_line *l, const char *s, size_t n)
+{
+	if (n > (size_t)(l->end - l->p))
+		n = l->end - l->p;
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+static void line_str(struct tc_line *l, const char *s)
+{
+	line_put(l, s, strlen(s));
+}
+
+static void line_spaces(struct tc_line *l, int n)
+{
+	while (n-- > 0 && l->p < l->end)
+		*l->p++ = ' ';
+}
+
+/* "%-*s" (left) or "%*s" (right) of printf. */
+static void line_pad(struct tc_line *l, const char *s, int width, int right)
+{
+	int n = strlen(s);
+
+	if (right)
+		line_spaces(l, width - n);
+	line_put(l, s, n);
+	if (!right)
+		line_spaces(l, width - n);
+}
+
+/* Decimal into buf (21 bytes for any u64). */
+static const char *utoa(char buf[21], uint64_t v)
+{
+	char *p = buf + 20;
+
+	*p = '\0';
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+static void line_u64(struct tc_line *l, uint64_t v, int width, int right)
+{
+	char buf[21];
+
+	line_pad(l, utoa(buf, v), width, right);
+}
+
+/* "%s.%06lu%s" of printf: seconds, microseconds, suffix. */
+static void format_subsecond(char *buf, size_t len, const char *secs,
+			     uint64_t us, const char *suffix)
+{
+	struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+	char d[21];
+	const char *digits = utoa(d, us % 1000000);
+
+	line_str(&l, secs);
+	line_str(&l, ".");
+	line_put(&l, "000000", 6 - strlen(digits));
+	line_str(&l, digits);
+	line_str(&l, suffix);
+	if (len)
+		*l.p = '\0';
+}
+
+/* "[addr]:port" or "addr:port"; printf was most of watch's time per record. */
 void tc_format_endpoint(char *buf, size_t len, int family,
 			const uint8_t addr[16], uint16_t port)
 {
-	char a[INET6_ADDRSTRLEN];
+	struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+	char a[INET6_ADDRSTRLEN], d[21];
 
 	if (family == AF_INET) {
-		inet_ntop(AF_INET, addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, port);
+		/* glibc's inet_ntop() prints IPv4 with sprintf(). */
+		for (int i = 0; i < 4; i++) {
+			line_str(&l, i ? "." : "");
+			line_str(&l, utoa(d, addr[i]));
+		}
 	} else {
 		inet_ntop(AF_INET6, addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, port);
+		line_str(&l, "[");
+		line_str(&l, a);
+		line_str(&l, "]");
 	}
+	line_str(&l, ":");
+	line_str(&l, utoa(d, port));
+	if (len)
+		*l.p = '\0';
 }
 
 void tc_format_duration(char *buf, size_t len, uint64_t ns)
 {
 	uint64_t s = ns / 1000000000ULL;
 
-	if (ns < 1000000ULL)
-		snprintf(buf, len, "%luus", (unsigned long)(ns / 1000));
-	else if (ns < 1000000000ULL)
-		snprintf(buf, len, "%lums", (unsigned long)(ns / 1000000));
-	else if (s < 60)
+	if (ns < 1000000000ULL) {
+		/* Most records: "%luus" or "%lums", without printf. */
+		struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+		char d[21];
+
+		line_str(&l, utoa(d, ns < 1000000ULL ? ns / 1000 : ns / 1000000));
+		line_str(&l, ns < 1000000ULL ? "us" : "ms");
+		if (len)
+			*l.p = '\0';
+	} else if (s < 60)
 		snprintf(buf, len, "%.2fs", ns / 1e9);
 	else if (s < 3600)
 		snprintf(buf, len, "%lum%02lus", (unsigned long)(s / 60),
@@ -135,20 +228,37 @@ void tc_format_duration(char *buf, size_t len, uint64_t ns)
 			 (unsigned long)(s % 86400 / 3600));
 }
 
+/*
+ * The calendar part is kept for the second it was made for: a stream's
+ * records share their seconds, and localtime_r() and strftime() per record
+ * were a third of watch's time.
+ */
 void tc_format_wallclock(char *buf, size_t len, uint64_t real, int iso,
 			 int utc)
 {
+	static __thread struct {
+		time_t secs;
+		int iso, utc, valid;
+		char t[32];
+	} last;
 	time_t secs = (time_t)(real / 1000000000ULL);
 	struct tm tm;
-	char t[32];
 
-	if (utc)
-		gmtime_r(&secs, &tm);
-	else
-		localtime_r(&secs, &tm);
-	strftime(t, sizeof(t), iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06lu%s", t,
-		 (unsigned long)(real % 1000000000ULL / 1000), utc ? "Z" : "");
+	if (!last.valid || last.secs != secs || last.iso != iso ||
+	    last.utc != utc) {
+		if (utc)
+			gmtime_r(&secs, &tm);
+		else
+			localtime_r(&secs, &tm);
+		strftime(last.t, sizeof(last.t),
+			 iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+		last.secs = secs;
+		last.iso = iso;
+		last.utc = utc;
+		last.valid = 1;
+	}
+	format_subsecond(buf, len, last.t, real % 1000000000ULL / 1000,
+			 utc ? "Z" : "");
 }
 
 void tc_print_holders(FILE *f, const struct tc_holders *h)
@@ -229,6 +339,10 @@ int tc_event_cols_fit(struct tc_event_cols *c, const struct tcpclose_event *ev)
 	char buf[64];
 	int grew;
 
+	/* "255.255.255.255:65535" fits: no need to format it to know. */
+	if (ev->family == AF_INET && c->local >= 21 && c->remote >= 21)
+		return 0;
+
 	tc_format_endpoint(buf, sizeof(buf), ev->family, ev->saddr, ev->sport);
 	grew = fit(&c->local, buf);
 	tc_format_endpoint(buf, sizeof(buf), ev->family, ev->daddr, ev->dport);
@@ -247,12 +361,13 @@ void tc_print_event_header(FILE *f, const struct tc_event_cols *c)
 /* The task a process-context record ran in; pid 0: not in our pid ns. */
 static void print_context(FILE *f, const struct tcpclose_event *ev)
 {
+	char buf[21];
+
 	fputs("in ", f);
 	tc_print_escaped(f, ev->comm, sizeof(ev->comm));
-	if (ev->pid)
-		fprintf(f, "[%u]", ev->pid);
-	else
-		fputs("[?]", f);
+	fputc('[', f);
+	fputs(ev->pid ? utoa(buf, ev->pid) : "?", f);
+	fputc(']', f);
 }
 
 static void print_note(FILE *f, const struct tcpclose_event *ev,
@@ -285,7 +400,9 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		    const struct tc_holders *h, uint64_t mono_to_real_ns,
 		    int utc, const struct tc_event_cols *c)
 {
-	char when[40], local[64], remote[64], trans[40], was[24];
+	char when[40], local[64], remote[64], trans[40], was[24], buf[512];
+	struct tc_line l = { buf, buf + sizeof(buf) };
+	struct tc_line t = { trans, trans + sizeof(trans) - 1 };
 
 	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 0,
 			    utc);
@@ -293,81 +410,136 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 			   ev->sport);
 	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
 			   ev->dport);
-	snprintf(trans, sizeof(trans), "%s>%s", tc_state_name(ev->oldstate),
-		 tc_state_name(ev->newstate));
+	line_str(&t, tc_state_name(ev->oldstate));
+	line_str(&t, ">");
+	line_str(&t, tc_state_name(ev->newstate));
+	*t.p = '\0';
 	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
 		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
 	else
-		snprintf(was, sizeof(was), "-");
+		strcpy(was, "-");
 	if (!c)
 		c = &initial_cols;
-	fprintf(f, "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u ", when,
-		ev->netns, c->local, local, c->remote, remote, trans, was,
-		ev->rx_queue, tc_unacked(ev));
+	/* "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u " */
+	line_pad(&l, when, 16, 0);
+	line_spaces(&l, 1);
+	line_u64(&l, ev->netns, 10, 0);
+	line_spaces(&l, 1);
+	line_pad(&l, local, c->local, 0);
+	line_spaces(&l, 1);
+	line_pad(&l, remote, c->remote, 0);
+	line_spaces(&l, 1);
+	line_pad(&l, trans, 24, 0);
+	line_spaces(&l, 1);
+	line_pad(&l, was, 9, 1);
+	line_spaces(&l, 1);
+	line_u64(&l, ev->rx_queue, 7, 1);
+	line_spaces(&l, 1);
+	line_u64(&l, tc_unacked(ev), 7, 1);
+	line_spaces(&l, 1);
+	fwrite(buf, 1, l.p - buf, f);
 	print_note(f, ev, h);
 	fputc('\n', f);
 }
 
-static void json_bool(FILE *f, const char *name, int v)
+static void line_num(struct tc_line *l, uint64_t v)
 {
-	fprintf(f, ",\"%s\":%s", name, v ? "true" : "false");
+	char d[21];
+
+	line_str(l, utoa(d, v));
+}
+
+static void json_bool(struct tc_line *l, const char *name, int v)
+{
+	line_str(l, ",\"");
+	line_str(l, name);
+	line_str(l, v ? "\":true" : "\":false");
 }
 
 static void json_context(FILE *f, const struct tcpclose_event *ev)
 {
+	char d[21];
+
 	if (!(ev->flags & TCPCLOSE_F_PROCESS)) {
 		fputs(",\"context\":null", f);
 		return;
 	}
-	if (ev->pid)
-		fprintf(f, ",\"context\":{\"pid\":%u,\"tid\":%u,\"comm\":",
-			ev->pid, ev->tid);
-	else
+	if (ev->pid) {
+		fputs(",\"context\":{\"pid\":", f);
+		fputs(utoa(d, ev->pid), f);
+		fputs(",\"tid\":", f);
+		fputs(utoa(d, ev->tid), f);
+		fputs(",\"comm\":", f);
+	} else {
 		fputs(",\"context\":{\"pid\":null,\"tid\":null,\"comm\":", f);
+	}
 	tc_json_strn(f, ev->comm, sizeof(ev->comm));
 	fputc('}', f);
 }
 
+/* Built in place like tc_print_event(): printf was most of the time. */
 void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			 const struct tc_holders *h,
 			 uint64_t mono_to_real_ns)
 {
-	char when[40], a[64];
+	char when[40], a[64], buf[1024];
+	struct tc_line l = { buf, buf + sizeof(buf) };
 
 	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 1,
 			    1);
-	fprintf(f, "{\"schema\":%d,\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,",
-		TC_JSON_SCHEMA, when, (unsigned long long)ev->ts_ns,
-		(unsigned long long)ev->cookie);
-	fprintf(f, "\"netns\":%u,\"netns_cookie\":%llu,\"family\":\"%s\",",
-		ev->netns, (unsigned long long)ev->netns_cookie,
-		ev->family == AF_INET ? "inet" : "inet6");
+	line_str(&l, "{\"schema\":");
+	line_num(&l, TC_JSON_SCHEMA);
+	line_str(&l, ",\"type\":\"transition\",\"time\":\"");
+	line_str(&l, when);
+	line_str(&l, "\",\"ts_ns\":");
+	line_num(&l, ev->ts_ns);
+	line_str(&l, ",\"cookie\":");
+	line_num(&l, ev->cookie);
+	line_str(&l, ",\"netns\":");
+	line_num(&l, ev->netns);
+	line_str(&l, ",\"netns_cookie\":");
+	line_num(&l, ev->netns_cookie);
+	line_str(&l, ev->family == AF_INET ? ",\"family\":\"inet\","
+					   : ",\"family\":\"inet6\",");
 	tc_format_endpoint(a, sizeof(a), ev->family, ev->saddr, ev->sport);
-	fprintf(f, "\"local\":\"%s\"", a);
+	line_str(&l, "\"local\":\"");
+	line_str(&l, a);
 	tc_format_endpoint(a, sizeof(a), ev->family, ev->daddr, ev->dport);
-	fprintf(f, ",\"remote\":\"%s\"", a);
-	fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\",",
-		tc_state_name(ev->oldstate), tc_state_name(ev->newstate));
+	line_str(&l, "\",\"remote\":\"");
+	line_str(&l, a);
+	line_str(&l, "\",\"old\":\"");
+	line_str(&l, tc_state_name(ev->oldstate));
+	line_str(&l, "\",\"new\":\"");
+	line_str(&l, tc_state_name(ev->newstate));
+	line_str(&l, "\",\"old_state_ns\":");
 	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
-		fprintf(f, "\"old_state_ns\":%llu",
-			(unsigned long long)ev->prev_state_ns);
+		line_num(&l, ev->prev_state_ns);
 	else
-		fprintf(f, "\"old_state_ns\":null");
-	json_bool(f, "timewait", ev->flags & TCPCLOSE_F_TIMEWAIT);
-	json_bool(f, "handoff", ev->flags & TCPCLOSE_F_HANDOFF);
-	json_bool(f, "finack", ev->flags & TCPCLOSE_F_FINACK);
-	json_bool(f, "late", ev->flags & TCPCLOSE_F_LATE);
-	if (ev->reason)
-		fprintf(f, ",\"reason\":\"%s\"", tc_reason_name(ev->reason));
-	else
-		fprintf(f, ",\"reason\":null");
-	fprintf(f, ",\"unread\":%u,\"unacked\":%u,\"inode\":%llu,\"cpu\":%u",
-		ev->rx_queue, tc_unacked(ev), (unsigned long long)ev->ino,
-		ev->cpu);
+		line_str(&l, "null");
+	json_bool(&l, "timewait", ev->flags & TCPCLOSE_F_TIMEWAIT);
+	json_bool(&l, "handoff", ev->flags & TCPCLOSE_F_HANDOFF);
+	json_bool(&l, "finack", ev->flags & TCPCLOSE_F_FINACK);
+	json_bool(&l, "late", ev->flags & TCPCLOSE_F_LATE);
+	if (ev->reason) {
+		line_str(&l, ",\"reason\":\"");
+		line_str(&l, tc_reason_name(ev->reason));
+		line_str(&l, "\"");
+	} else {
+		line_str(&l, ",\"reason\":null");
+	}
+	line_str(&l, ",\"unread\":");
+	line_num(&l, ev->rx_queue);
+	line_str(&l, ",\"unacked\":");
+	line_num(&l, tc_unacked(ev));
+	line_str(&l, ",\"inode\":");
+	line_num(&l, ev->ino);
+	line_str(&l, ",\"cpu\":");
+	line_num(&l, ev->cpu);
+	fwrite(buf, 1, l.p - buf, f);
 	json_context(f, ev);
 	fputs(",\"owners\":", f);
 	tc_print_holders_json(f, h);
-	fprintf(f, "}\n");
+	fputs("}\n", f);
 }
 
 int tc_next_record(const void *buf, size_t len, size_t *off,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "decode.h"
 #include "owner.h"
@@ -67,6 +68,84 @@ static int fmt_is(uint64_t ns, const char *want)
 	return !strcmp(buf, want);
 }
 
+/* Did the hand-written formatter write what printf wrote into want? */
+static int same(const char *what, const char *got, const char *want)
+{
+	if (strcmp(got, want))
+		tap_info("%s: '%s', printf: '%s'", what, got, want);
+	return !strcmp(got, want);
+}
+
+static void printf_time(char *buf, size_t len, uint64_t real, int iso)
+{
+	time_t secs = real / 1000000000ULL;
+	struct tm tm;
+	char t[32], all[64];
+
+	gmtime_r(&secs, &tm);
+	strftime(t, sizeof(t), iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+	snprintf(all, sizeof(all), "%s.%06lu%s", t,
+		 (unsigned long)(real % 1000000000ULL / 1000), "Z");
+	snprintf(buf, len, "%s", all);
+}
+
+/*
+ * watch formats records without printf (it was most of its time); the
+ * printf formats they replaced are the reference, edge values and short
+ * buffers included, and the time's cached second must not go stale.
+ */
+static int like_printf(void)
+{
+	static const uint8_t v4[][4] = {
+		{ 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 1, 20, 100, 7 },
+	};
+	static const uint16_t ports[] = { 0, 9, 80, 65535 };
+	static const uint64_t ns[] = { 0, 999, 1000, 999999, 1000000,
+				       999999999 };
+	static const uint64_t times[] = {
+		1700000000000000000ULL, 1700000000000005000ULL,
+		1700000000999999999ULL, 1700000001123456789ULL,
+		1700000000000000000ULL, 86399999999999ULL,
+	};
+	char got[64], want[64];
+	uint8_t a[16] = { 0 };
+	int ok = 1;
+
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+		for (size_t j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
+			memcpy(a, v4[i], 4);
+			tc_format_endpoint(got, sizeof(got), AF_INET, a, ports[j]);
+			snprintf(want, sizeof(want), "%u.%u.%u.%u:%u", a[0],
+				 a[1], a[2], a[3], ports[j]);
+			ok &= same("endpoint", got, want);
+		}
+	for (size_t len = 1; len < 24; len++) {
+		tc_format_endpoint(got, len, AF_INET, a, 65535);
+		snprintf(want, len, "1.20.100.7:65535");
+		ok &= same("endpoint cut", got, want);
+		tc_format_duration(got, len, 999999);
+		snprintf(want, len, "999us");
+		ok &= same("duration cut", got, want);
+		tc_format_wallclock(got, len, times[3], 1, 1);
+		printf_time(want, len, times[3], 1);
+		ok &= same("time cut", got, want);
+	}
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		tc_format_duration(got, sizeof(got), ns[i]);
+		snprintf(want, sizeof(want), ns[i] < 1000000 ? "%luus" : "%lums",
+			 (unsigned long)(ns[i] < 1000000 ? ns[i] / 1000
+							 : ns[i] / 1000000));
+		ok &= same("duration", got, want);
+	}
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		for (int iso = 0; iso < 2; iso++) {
+			tc_format_wallclock(got, sizeof(got), times[i], iso, 1);
+			printf_time(want, sizeof(want), times[i], iso);
+			ok &= same("time", got, want);
+		}
+	return ok;
+}
+
 static void formatting(void)
 {
 	uint8_t a[16] = { 0 };
@@ -86,6 +165,7 @@ static void formatting(void)
 	tc_format_endpoint(buf, sizeof(buf), AF_INET6, a, 443);
 	ok &= !strcmp(buf, "[::ffff:10.1.2.3]:443");
 	tap_check(ok, "endpoints: IPv4 and bracketed IPv6");
+	tap_check(like_printf(), "endpoints, durations and times as printf would write them, cut alike");
 	ok = !tc_addr_filter_parse(&f, "10.1.2.3") &&
 	     tc_addr_match(&f, AF_INET6, a, a) &&
 	     tc_addr_filter_parse(&f, "10.1.2") < 0;
@@ -290,7 +370,7 @@ static void owners(void)
 
 int main(void)
 {
-	tap_plan(14);
+	tap_plan(15);
 	parsing();
 	formatting();
 	decoding();
