@@ -22,7 +22,8 @@
 #              bpftrace tc-probes tc-empty tc-notw  ("pinned" adds the
 #              control "spin"), and
 #              with `make bench BASE=REV`: tc-base-noreader tc-base-probes
-#              tc-base-watch, the same with the module built at REV
+#              tc-base-watch, the same with the module (and, for
+#              tc-base-watch, the reader) built at REV
 #
 # Not set -e: a tracer that fails must be reported as n/a, not end the run.
 set -u
@@ -110,6 +111,10 @@ unavailable() {
 			grep -s "^$1: " /etc/bench-missing | head -n 1 | cut -d' ' -f2- | grep . ||
 				echo "$bin is not in the initramfs"
 		fi ;;
+	tc-base-watch)
+		[ -f "$BASE_KO" ] || echo "$BASE_KO is missing (make bench BASE=REV)"
+		command -v tcpclose-base >/dev/null ||
+			echo "the reader tcpclose-base is missing (make bench BASE=REV)" ;;
 	tc-base-*)
 		[ -f "$BASE_KO" ] || echo "$BASE_KO is missing (make bench BASE=REV)" ;;
 	tc-empty)
@@ -163,7 +168,9 @@ start_tool() {
 		unload_tcpclose
 		insmod "$ko" $param 2>"$ERR" || { REASON="insmod: $(last_err)"; return 1; }
 		case $1 in
-		tc-watch | tc-base-watch) $pin tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
+		tc-watch) $pin tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
+		# The reader as it was at REV too: both halves before/after.
+		tc-base-watch) $pin tcpclose-base watch >"$OUT" 2>"$ERR" & PID=$! ;;
 		tc-json) $pin tcpclose watch --json >"$OUT" 2>"$ERR" & PID=$! ;;
 		esac ;;
 	*)

@@ -50,8 +50,16 @@ if [ "$mode" = bench ]; then
 fi
 bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
-mkdir -p "$obj/bin"
+rm -rf "${obj:?}/bin" && mkdir -p "$obj/bin"
 cp $bins "$obj/bin/"
+# BASE=REV: the reader as it was at REV too (tc-base-watch runs it).
+if [ "$mode" = bench ] && [ -n "${BASE:-}" ]; then
+	rm -rf "$obj-base-src" && mkdir -p "$obj-base-src"
+	git archive "$BASE" | tar -x -C "$obj-base-src"
+	make -s -C "$obj-base-src" build/static/tcpclose >/dev/null ||
+		die "reader build failed at $BASE"
+	cp "$obj-base-src/build/static/tcpclose" "$obj/bin/tcpclose-base"
+fi
 "$LAB_DIR/mkinitramfs.sh" "$krel" "$ko" "$obj/bin" \
 	"$obj/$mode.gz" "$mode"
 tmo=600
