@@ -413,6 +413,7 @@ void tc_reader_stats(struct tc_reader *r, struct tcpclose_stats *st,
 {
 	struct tc_reader *o;
 	struct tc_ring *ring;
+	u64 recorded, dropped;
 	int i;
 
 	st->netns_cookie = r->netns_cookie;
@@ -425,12 +426,15 @@ void tc_reader_stats(struct tc_reader *r, struct tcpclose_stats *st,
 		ring = r->rings[i];
 		if (!ring)
 			continue;
-		st->recorded += READ_ONCE(ring->head);
-		st->dropped += READ_ONCE(ring->dropped);
+		/* Read once: the per-CPU values add up to the totals. */
+		recorded = READ_ONCE(ring->head);
+		dropped = READ_ONCE(ring->dropped);
+		st->recorded += recorded;
+		st->dropped += dropped;
 		st->filtered += READ_ONCE(ring->filtered);
 		if (cpu && i < nr) {
-			cpu[i].recorded = READ_ONCE(ring->head);
-			cpu[i].dropped = READ_ONCE(ring->dropped);
+			cpu[i].recorded = recorded;
+			cpu[i].dropped = dropped;
 		}
 	}
 	rcu_read_lock();

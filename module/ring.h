@@ -13,8 +13,10 @@
  * saw it (tail_seen, on the producers' cache line, a lower bound of tail).
  * Only when that says the ring is full is the reader's own tail loaded
  * (with acquire) and tail_seen refreshed from it: a producer touches the
- * reader's cache line once per lap of the ring, not once per record, so a
- * reader draining the ring does not bounce the producer's lines.  If tail
+ * reader's cache line about once per lap of the ring (more often when the
+ * reader lags, on every attempt when the ring is full), not once per
+ * record, so a reader draining the ring does not bounce the producer's
+ * lines.  If tail
  * says full too, count a drop and return.  Otherwise claim position head
  * with a CPU-local compare-and-swap of head -> head + 1.  A softirq or
  * hardirq that interrupts a process-context producer on the same CPU
@@ -26,7 +28,8 @@
  * waits for another, or for the reader.
  *
  * tail_seen may be written back older than it was (a writer interrupted
- * between loading tail and storing tail_seen): it stays a lower bound of
+ * between loading tail and storing tail_seen, or in the userspace tests a
+ * preempted thread sharing the ring): it stays a lower bound of
  * tail, which is all reserve needs.  Release/acquire on tail_seen carries
  * the reader's release of tail on to every producer that relies on it.
  *
@@ -43,12 +46,15 @@
  * previous lap (tail + 1 - size) can never match.
  *
  * Consume (reader): after copying the record out, store-release tail + 1.
- * The producer's acquire load of tail pairs with it, so a slot is never
- * rewritten while the reader still copies it: no record is ever torn.
+ * A producer's acquire load of tail pairs with it, directly or through
+ * tail_seen (above), so a slot is never rewritten while the reader still
+ * copies it: no record is ever torn.
  *
  * There is a single reader per ring at a time (the caller serialises
- * readers).  Producers from several threads also work (the stress test
- * uses that), because the CAS is a real atomic on every architecture.
+ * readers).  In the kernel the producers of a ring are one CPU's nested
+ * contexts, and cmpxchg64_local() is atomic against those only.  The
+ * userspace tests also run several threads per ring; there the CAS is the
+ * compiler's locked builtin (selftests/host/ring_user.h).
  *
  * Merge (reader, tc_rings_oldest()): the oldest record over a set of rings,
  * by timestamp.  A ring whose next slot is reserved but not committed

@@ -358,6 +358,11 @@ void tc_print_event_header(FILE *f, const struct tc_event_cols *c)
 		"WAS", "UNREAD", "UNACKED", "OWNER/NOTE");
 }
 
+static int col_width(int w)
+{
+	return w < 0 ? 0 : w > TC_EVENT_COL_MAX ? TC_EVENT_COL_MAX : w;
+}
+
 /* The task a process-context record ran in; pid 0: not in our pid ns. */
 static void print_context(FILE *f, const struct tcpclose_event *ev)
 {
@@ -420,14 +425,17 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		strcpy(was, "-");
 	if (!c)
 		c = &initial_cols;
-	/* "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u " */
+	/*
+	 * "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u ", the widths held to
+	 * what buf has room for (fit() never goes past 63).
+	 */
 	line_pad(&l, when, 16, 0);
 	line_spaces(&l, 1);
 	line_u64(&l, ev->netns, 10, 0);
 	line_spaces(&l, 1);
-	line_pad(&l, local, c->local, 0);
+	line_pad(&l, local, col_width(c->local), 0);
 	line_spaces(&l, 1);
-	line_pad(&l, remote, c->remote, 0);
+	line_pad(&l, remote, col_width(c->remote), 0);
 	line_spaces(&l, 1);
 	line_pad(&l, trans, 24, 0);
 	line_spaces(&l, 1);

@@ -70,6 +70,8 @@ struct tc_event_cols {
 	int local, remote;
 };
 #define TC_EVENT_COLS_INIT	{ 23, 23 }
+/* Widths tc_print_event() takes, 0 to this (an endpoint is at most 53). */
+#define TC_EVENT_COL_MAX	64
 /* Widens c for ev's endpoints; 1 when it did (print the header again). */
 int tc_event_cols_fit(struct tc_event_cols *c, const struct tcpclose_event *ev);
 

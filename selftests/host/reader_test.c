@@ -76,16 +76,20 @@ static int same(const char *what, const char *got, const char *want)
 	return !strcmp(got, want);
 }
 
-static void printf_time(char *buf, size_t len, uint64_t real, int iso)
+static void printf_time(char *buf, size_t len, uint64_t real, int iso,
+			int utc)
 {
 	time_t secs = real / 1000000000ULL;
 	struct tm tm;
 	char t[32], all[64];
 
-	gmtime_r(&secs, &tm);
+	if (utc)
+		gmtime_r(&secs, &tm);
+	else
+		localtime_r(&secs, &tm);
 	strftime(t, sizeof(t), iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
 	snprintf(all, sizeof(all), "%s.%06lu%s", t,
-		 (unsigned long)(real % 1000000000ULL / 1000), "Z");
+		 (unsigned long)(real % 1000000000ULL / 1000), utc ? "Z" : "");
 	snprintf(buf, len, "%s", all);
 }
 
@@ -108,8 +112,10 @@ static int like_printf(void)
 		1700000000000000000ULL, 86399999999999ULL,
 	};
 	char got[64], want[64];
-	uint8_t a[16] = { 0 };
+	uint8_t a[16] = { 0 }, v6[16];
 	int ok = 1;
+
+	inet_pton(AF_INET6, "2001:db8::1", v6);
 
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
 		for (size_t j = 0; j < sizeof(ports) / sizeof(ports[0]); j++) {
@@ -119,17 +125,29 @@ static int like_printf(void)
 				 a[1], a[2], a[3], ports[j]);
 			ok &= same("endpoint", got, want);
 		}
-	for (size_t len = 1; len < 24; len++) {
+	for (size_t len = 1; len < 30; len++) {
 		tc_format_endpoint(got, len, AF_INET, a, 65535);
 		snprintf(want, len, "1.20.100.7:65535");
 		ok &= same("endpoint cut", got, want);
+		tc_format_endpoint(got, len, AF_INET6, v6, 443);
+		snprintf(want, len, "[2001:db8::1]:443");
+		ok &= same("IPv6 endpoint cut", got, want);
 		tc_format_duration(got, len, 999999);
 		snprintf(want, len, "999us");
 		ok &= same("duration cut", got, want);
+		tc_format_duration(got, len, 250000000);
+		snprintf(want, len, "250ms");
+		ok &= same("duration cut", got, want);
 		tc_format_wallclock(got, len, times[3], 1, 1);
-		printf_time(want, len, times[3], 1);
+		printf_time(want, len, times[3], 1, 1);
 		ok &= same("time cut", got, want);
 	}
+	/* No room at all: nothing written. */
+	strcpy(got, "untouched");
+	tc_format_endpoint(got, 0, AF_INET, a, 80);
+	tc_format_duration(got, 0, 5000);
+	tc_format_wallclock(got, 0, times[0], 0, 0);
+	ok &= same("len 0", got, "untouched");
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		tc_format_duration(got, sizeof(got), ns[i]);
 		snprintf(want, sizeof(want), ns[i] < 1000000 ? "%luus" : "%lums",
@@ -137,12 +155,147 @@ static int like_printf(void)
 							 : ns[i] / 1000000));
 		ok &= same("duration", got, want);
 	}
+	/* Local and UTC, each iso or not, alternating within one second. */
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-		for (int iso = 0; iso < 2; iso++) {
-			tc_format_wallclock(got, sizeof(got), times[i], iso, 1);
-			printf_time(want, sizeof(want), times[i], iso);
+		for (int k = 0; k < 4; k++) {
+			tc_format_wallclock(got, sizeof(got), times[i], k & 1,
+					    k >> 1);
+			printf_time(want, sizeof(want), times[i], k & 1, k >> 1);
 			ok &= same("time", got, want);
 		}
+	return ok;
+}
+
+static struct tcpclose_event sample(int i);
+
+/* tc_print_event()'s line as its fprintf() wrote it (no note: no flags). */
+static void printf_event(FILE *f, const struct tcpclose_event *ev,
+			 const struct tc_event_cols *c)
+{
+	char when[40], local[64], remote[64], trans[40], was[24];
+
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns, 0, 1);
+	tc_format_endpoint(local, sizeof(local), ev->family, ev->saddr,
+			   ev->sport);
+	tc_format_endpoint(remote, sizeof(remote), ev->family, ev->daddr,
+			   ev->dport);
+	snprintf(trans, sizeof(trans), "%s>%s", tc_state_name(ev->oldstate),
+		 tc_state_name(ev->newstate));
+	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
+		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
+	else
+		snprintf(was, sizeof(was), "-");
+	fprintf(f, "%-16s %-10u %-*s %-*s %-24s %9s %7u %7u \n", when,
+		ev->netns, c->local, local, c->remote, remote, trans, was,
+		ev->rx_queue, tc_unacked(ev));
+}
+
+/* tc_print_event_json()'s line as its fprintf() calls wrote it. */
+static void printf_json(FILE *f, const struct tcpclose_event *ev)
+{
+	char when[40], a[64];
+
+	tc_format_wallclock(when, sizeof(when), ev->ts_ns, 1, 1);
+	fprintf(f, "{\"schema\":%d,\"type\":\"transition\",\"time\":\"%s\",\"ts_ns\":%llu,\"cookie\":%llu,",
+		TC_JSON_SCHEMA, when, (unsigned long long)ev->ts_ns,
+		(unsigned long long)ev->cookie);
+	fprintf(f, "\"netns\":%u,\"netns_cookie\":%llu,\"family\":\"%s\",",
+		ev->netns, (unsigned long long)ev->netns_cookie,
+		ev->family == AF_INET ? "inet" : "inet6");
+	tc_format_endpoint(a, sizeof(a), ev->family, ev->saddr, ev->sport);
+	fprintf(f, "\"local\":\"%s\"", a);
+	tc_format_endpoint(a, sizeof(a), ev->family, ev->daddr, ev->dport);
+	fprintf(f, ",\"remote\":\"%s\"", a);
+	fprintf(f, ",\"old\":\"%s\",\"new\":\"%s\",",
+		tc_state_name(ev->oldstate), tc_state_name(ev->newstate));
+	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
+		fprintf(f, "\"old_state_ns\":%llu",
+			(unsigned long long)ev->prev_state_ns);
+	else
+		fprintf(f, "\"old_state_ns\":null");
+	fprintf(f, ",\"timewait\":%s,\"handoff\":%s,\"finack\":%s,\"late\":%s",
+		ev->flags & TCPCLOSE_F_TIMEWAIT ? "true" : "false",
+		ev->flags & TCPCLOSE_F_HANDOFF ? "true" : "false",
+		ev->flags & TCPCLOSE_F_FINACK ? "true" : "false",
+		ev->flags & TCPCLOSE_F_LATE ? "true" : "false");
+	if (ev->reason)
+		fprintf(f, ",\"reason\":\"%s\"", tc_reason_name(ev->reason));
+	else
+		fprintf(f, ",\"reason\":null");
+	fprintf(f, ",\"unread\":%u,\"unacked\":%u,\"inode\":%llu,\"cpu\":%u",
+		ev->rx_queue, tc_unacked(ev), (unsigned long long)ev->ino,
+		ev->cpu);
+	if (!(ev->flags & TCPCLOSE_F_PROCESS)) {
+		fputs(",\"context\":null", f);
+	} else {
+		if (ev->pid)
+			fprintf(f, ",\"context\":{\"pid\":%u,\"tid\":%u,\"comm\":",
+				ev->pid, ev->tid);
+		else
+			fputs(",\"context\":{\"pid\":null,\"tid\":null,\"comm\":", f);
+		tc_json_strn(f, ev->comm, sizeof(ev->comm));
+		fputc('}', f);
+	}
+	fputs(",\"owners\":null}\n", f);
+}
+
+/*
+ * Whole lines, text and JSON, against the fprintf() calls they replaced:
+ * short and long numbers (netns 1 pads to 10, u32 and u64 maxima),
+ * IPv6, grown columns, every flag, a reason, a context with and without
+ * a pid.
+ */
+static int lines_like_printf(void)
+{
+	static const struct tc_event_cols cols[] = {
+		TC_EVENT_COLS_INIT, { 31, 47 }, { 63, 63 },
+	};
+	char *got = NULL, *want = NULL;
+	size_t got_len, want_len;
+	FILE *g = open_memstream(&got, &got_len);
+	FILE *w = open_memstream(&want, &want_len);
+	int ok;
+
+	for (int i = 0; i < 12; i++) {
+		struct tcpclose_event ev = sample(i);
+
+		ev.netns = i % 3 == 0 ? 1 : i % 3 == 1 ? 4026531840U : ~0U;
+		ev.rx_queue = i & 1 ? ~0U : (uint32_t)i;
+		ev.tx_queue = i & 2 ? ~0U : 0;
+		ev.oldstate = 1 + i % 11;
+		ev.newstate = 1 + (i + 3) % 11;
+		ev.cookie = i & 4 ? ~0ULL : (uint64_t)i;
+		ev.ino = i & 8 ? ~0ULL : 0;
+		ev.netns_cookie = ~0ULL - i;
+		ev.cpu = i;
+		ev.ts_ns = 1700000000000000000ULL + i * 123456789ULL;
+		ev.prev_state_ns = i * 98765432100ULL;
+		ev.reason = i % 4 ? i % 4 : 0;
+		ev.pid = i & 2 ? 0 : 4000 + i;
+		ev.tid = ev.pid + 1;
+		memcpy(ev.comm, "svc\tname", 9);
+		if (i & 1) {
+			ev.family = AF_INET6;
+			inet_pton(AF_INET6, "2001:db8:ffff:ffff:ffff:ffff:ffff:1",
+				  ev.saddr);
+			inet_pton(AF_INET6, "::1", ev.daddr);
+		}
+		/* The text line has no note without flags. */
+		tc_print_event(g, &ev, NULL, 0, 1, &cols[i % 3]);
+		printf_event(w, &ev, &cols[i % 3]);
+		ev.flags = i << 8 & (TCPCLOSE_F_DUR_KNOWN | TCPCLOSE_F_TIMEWAIT |
+				     TCPCLOSE_F_HANDOFF | TCPCLOSE_F_FINACK |
+				     TCPCLOSE_F_LATE | TCPCLOSE_F_PROCESS);
+		ev.flags |= i & 1 ? TCPCLOSE_F_PROCESS : 0;
+		ev.flags |= i & 2 ? TCPCLOSE_F_DUR_KNOWN : 0;
+		tc_print_event_json(g, &ev, NULL, 0);
+		printf_json(w, &ev);
+	}
+	fclose(g);
+	fclose(w);
+	ok = same("lines", got, want);
+	free(got);
+	free(want);
 	return ok;
 }
 
@@ -166,6 +319,7 @@ static void formatting(void)
 	ok &= !strcmp(buf, "[::ffff:10.1.2.3]:443");
 	tap_check(ok, "endpoints: IPv4 and bracketed IPv6");
 	tap_check(like_printf(), "endpoints, durations and times as printf would write them, cut alike");
+	tap_check(lines_like_printf(), "whole text and JSON lines as the fprintf() calls they replaced wrote them");
 	ok = !tc_addr_filter_parse(&f, "10.1.2.3") &&
 	     tc_addr_match(&f, AF_INET6, a, a) &&
 	     tc_addr_filter_parse(&f, "10.1.2") < 0;
@@ -370,7 +524,7 @@ static void owners(void)
 
 int main(void)
 {
-	tap_plan(15);
+	tap_plan(16);
 	parsing();
 	formatting();
 	decoding();

@@ -14,6 +14,10 @@
  * Also: producers load the reader's tail only when the tail they last saw
  * says full (tail_seen); a ring drained meanwhile must take records again,
  * and head counts the records written.
+ *
+ * With tail_seen, only a nested run longer than the ring (SLOTS + 4) makes
+ * the outer writer load a tail past its head; shorter ones keep the cached
+ * path (the stale head's CAS fails and retries), and guard that instead.
  */
 #include <stdint.h>
 #include "ring.h"
