@@ -100,36 +100,61 @@ static bool tc_ring_in_flight(struct tc_ring *r)
 	return READ_ONCE(r->head) != READ_ONCE(r->tail);
 }
 
-struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
-				bool *in_flight)
+/*
+ * One scan: the ring whose next record is oldest; NULL when all are empty,
+ * or with *@in_flight set when one's next record is still being written.
+ */
+static struct tc_ring *tc_rings_scan(struct tc_ring *const *rings,
+				     unsigned int n, unsigned int pass,
+				     bool *in_flight)
 {
 	const struct tcpclose_event *ev;
 	struct tc_ring *best = NULL;
-	u64 best_ts;
-	unsigned int i, pass;
+	u64 best_ts = ~0ULL;
+	unsigned int i;
 
-	*in_flight = false;
-	for (pass = 0; pass < 2; pass++) {
-		best = NULL;
-		best_ts = ~0ULL;
-		for (i = 0; i < n; i++) {
-			if (!rings[i])
-				continue;
-			ev = tc_ring_peek(rings[i]);
-			if (!ev) {
-				if (tc_ring_in_flight(rings[i])) {
-					*in_flight = true;
-					return NULL;
-				}
-				continue;
+	for (i = 0; i < n; i++) {
+		tc_ring_between_peeks(pass, i);
+		if (!rings[i])
+			continue;
+		ev = tc_ring_peek(rings[i]);
+		if (!ev) {
+			if (tc_ring_in_flight(rings[i])) {
+				*in_flight = true;
+				return NULL;
 			}
-			if (ev->ts_ns < best_ts) {
-				best = rings[i];
-				best_ts = ev->ts_ns;
-			}
+			continue;
 		}
-		if (!best)
-			return NULL;
+		if (ev->ts_ns < best_ts) {
+			best = rings[i];
+			best_ts = ev->ts_ns;
+		}
 	}
 	return best;
+}
+
+/*
+ * Scans until two in a row name the same ring (ring.h says why).  Each
+ * further scan needs a record older than the last candidate committed
+ * during the scan before, which only a writer that took its timestamp
+ * earlier can do, so a few scans settle; past TC_MERGE_SCANS the caller
+ * is told to retry, as for a ring in flight.
+ */
+#define TC_MERGE_SCANS	8
+
+struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
+				bool *in_flight)
+{
+	struct tc_ring *best, *prev = NULL;
+	unsigned int pass;
+
+	*in_flight = false;
+	for (pass = 0; pass < TC_MERGE_SCANS; pass++) {
+		best = tc_rings_scan(rings, n, pass, in_flight);
+		if (!best || best == prev)
+			return best;
+		prev = best;
+	}
+	*in_flight = true;
+	return NULL;
 }

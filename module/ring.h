@@ -63,11 +63,18 @@
  * anything visible elsewhere, or hide committed records of the same ring
  * behind it.  The merge then returns nothing rather than guess; the caller
  * retries once the producer committed (a few instructions later: producers
- * never sleep).  The rings are scanned twice: a record of one connection
- * committed on ring A happens-before that connection's next record on ring
- * B (the socket lock orders them), so once the first scan has seen B's
- * record, the second is certain to see A's (or A in flight), and the older
- * one wins.  This keeps each connection's records in order.
+ * never sleep).  A record of one connection committed on ring A
+ * happens-before that connection's next record on ring B (the socket lock
+ * orders them), and its timestamp is older.  A scan is not atomic, though:
+ * it may look at A just before A's record is committed and at B just
+ * after B's, and then offer B's record as the oldest.  So the rings are
+ * scanned until two scans in a row name the same ring: its record was
+ * already there during the earlier scan, so every record that
+ * happens-before it was committed before the later scan began, which
+ * therefore saw it (or its ring in flight), and the older one won.  This
+ * keeps each connection's records in order.  (Two scans that merely
+ * followed each other, without that check, let B's record through:
+ * ring_order's scan_race.)
  */
 #ifndef TCPCLOSE_RING_H
 #define TCPCLOSE_RING_H
@@ -79,8 +86,9 @@
 #include <linux/cache.h>
 #include <asm/barrier.h>
 #define tc_cas_local(p, o, n)	cmpxchg64_local((p), (o), (n))
-/* Where the host tests interleave a nested writer; nothing here. */
-#define tc_ring_between_loads()	do { } while (0)
+/* Where the host tests interleave other writers; nothing here. */
+static inline void tc_ring_between_loads(void) { }
+static inline void tc_ring_between_peeks(unsigned int pass, unsigned int ring) { }
 #else
 /* Userspace stand-ins for the ring tests, with the kernel primitives' ordering. */
 #include "../selftests/host/ring_user.h"

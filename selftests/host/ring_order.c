@@ -86,6 +86,45 @@ static void exact(void)
 	tc_ring_consume(r);
 }
 
+static struct tc_ring rings3[3];
+static struct tc_slot slots3[3][SLOTS];
+
+/* Between the merge's second look at ring 0 and its look at ring 1. */
+static void commit_behind_scan(unsigned int pass, unsigned int ring)
+{
+	if (pass != 1 || ring != 1)
+		return;
+	tc_ring_scan_hook = NULL;
+	put(&rings3[0], 1, 1, 100);	/* X's first record, on CPU 0 */
+	put(&rings3[1], 1, 2, 110);	/* X's next, on CPU 1, after it */
+}
+
+/*
+ * The merge's scan is not atomic: X's first record is committed on ring 0
+ * just after the second scan looked at ring 0, and X's next one on ring 1
+ * before the scan gets there.  The second scan alone then offers X's next
+ * record as the oldest; a record only the last scan saw must wait for a
+ * scan that starts after it.
+ */
+static void scan_race(void)
+{
+	struct tc_ring *const ptrs[3] = { &rings3[0], &rings3[1], &rings3[2] };
+	struct tc_ring *r;
+	bool in_flight;
+
+	for (int i = 0; i < 3; i++)
+		tc_ring_init(&rings3[i], slots3[i], SLOTS);
+	put(&rings3[2], 3, 1, 500);	/* another connection, later */
+	tc_ring_scan_hook = commit_behind_scan;
+	r = tc_rings_oldest(ptrs, 3, &in_flight);
+	tc_ring_scan_hook = NULL;
+	tap_check(r == &rings3[0] || (!r && in_flight),
+		  "a record committed behind the scan waits for X's older one (got %s)",
+		  r == &rings3[1] ? "X's next record, on ring 1" :
+		  r == &rings3[2] ? "the later connection" :
+		  r ? "X's first record" : "nothing, retry");
+}
+
 /* Connection 1: its records alternate between the rings, in order. */
 static void *connection(void *arg)
 {
@@ -151,8 +190,9 @@ static void threads(void)
 
 int main(void)
 {
-	tap_plan(5);
+	tap_plan(6);
 	exact();
+	scan_race();
 	threads();
 	return tap_finish();
 }

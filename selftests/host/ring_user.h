@@ -61,4 +61,17 @@ static inline void tc_ring_between_loads(void)
 		tc_ring_test_hook();
 }
 
+/*
+ * Likewise in tc_rings_oldest(), before each ring's peek: ring_order
+ * commits records there, between the merge's looks at two rings.
+ */
+__attribute__((weak)) void (*tc_ring_scan_hook)(unsigned int pass,
+						unsigned int ring);
+
+static inline void tc_ring_between_peeks(unsigned int pass, unsigned int ring)
+{
+	if (tc_ring_scan_hook)
+		tc_ring_scan_hook(pass, ring);
+}
+
 #endif
