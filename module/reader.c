@@ -300,7 +300,8 @@ static ssize_t tc_reader_copy(struct tc_reader *r, char __user *buf,
 
 static bool tc_reader_ready(struct tc_reader *r)
 {
-	return READ_ONCE(tc_dying) || tc_reader_oldest(r);
+	/* Unserialised (poll, waiters): ready is all it asks, not order. */
+	return READ_ONCE(tc_dying) || tc_rings_ready(r->rings, nr_cpu_ids);
 }
 
 /* Ask for a wakeup, then look: a record committed meanwhile is seen. */

@@ -158,3 +158,10 @@ struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
 	*in_flight = true;
 	return NULL;
 }
+
+bool tc_rings_ready(struct tc_ring *const *rings, unsigned int n)
+{
+	bool in_flight = false;
+
+	return tc_rings_scan(rings, n, 0, &in_flight);
+}

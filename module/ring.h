@@ -51,7 +51,7 @@
  * copies it: no record is ever torn.
  *
  * There is a single reader per ring at a time (the caller serialises
- * readers).  In the kernel the producers of a ring are one CPU's nested
+ * readers; an unserialised caller only asks whether records are ready).  In the kernel the producers of a ring are one CPU's nested
  * contexts, and cmpxchg64_local() is atomic against those only.  The
  * userspace tests also run several threads per ring; there the CAS is the
  * compiler's locked builtin (selftests/host/ring_user.h).
@@ -63,18 +63,20 @@
  * anything visible elsewhere, or hide committed records of the same ring
  * behind it.  The merge then returns nothing rather than guess; the caller
  * retries once the producer committed (a few instructions later: producers
- * never sleep).  A record of one connection committed on ring A
- * happens-before that connection's next record on ring B (the socket lock
- * orders them), and its timestamp is older.  A scan is not atomic, though:
- * it may look at A just before A's record is committed and at B just
- * after B's, and then offer B's record as the oldest.  So the rings are
- * scanned until two scans in a row name the same ring: its record was
- * already there during the earlier scan, so every record that
- * happens-before it was committed before the later scan began, which
- * therefore saw it (or its ring in flight), and the older one won.  This
- * keeps each connection's records in order.  (Two scans that merely
- * followed each other, without that check, let B's record through:
- * ring_order's scan_race.)
+ * never sleep).  A record q of one connection committed on ring A
+ * happens-before that connection's next record r on ring B (the socket
+ * lock orders them), and q's timestamp is not later than r's.  A scan is
+ * not atomic, though: it may look at A just before q is committed and at
+ * B just after r was, and then offer r as the oldest.  So the rings are
+ * scanned until two scans in a row name the same ring: its record r was
+ * already there during the earlier scan, so q was committed before the
+ * later scan began, and the later scan found at A's head q or a record
+ * reserved before q (timestamp taken earlier still), or A in flight; r
+ * cannot win against either.  This keeps each connection's records in
+ * order, but for one case no rule can settle: q and r with the same
+ * clock reading (ktime_get_ns() granularity), which come out in ring
+ * order.  (Two scans that merely followed each other, without that check,
+ * let r through: ring_order's scan_race.)
  */
 #ifndef TCPCLOSE_RING_H
 #define TCPCLOSE_RING_H
@@ -124,9 +126,15 @@ void tc_ring_count(u64 *counter);
 /*
  * The ring among @rings[0..n) (NULL entries skipped) holding the oldest
  * record, or NULL: all empty, or *@in_flight set when a ring's next record
- * is still being written (retry later).
+ * is still being written or the scans did not settle (retry later).  The
+ * caller must be the rings' only consumer for the order to hold.
  */
 struct tc_ring *tc_rings_oldest(struct tc_ring *const *rings, unsigned int n,
 				bool *in_flight);
+/*
+ * Whether a read would find a record now: one scan, no order, for callers
+ * that may race with the consumer (poll, a waiter's wakeup test).
+ */
+bool tc_rings_ready(struct tc_ring *const *rings, unsigned int n);
 
 #endif /* TCPCLOSE_RING_H */

@@ -7,7 +7,9 @@
  * between reserve and commit; the interrupting producer commits a record of
  * connection X behind the uncommitted slot; X's next record, on another
  * CPU's ring, must not be delivered before it.  First the exact
- * interleaving, step by step; then threads: one "connection" writes its
+ * interleaving, step by step; then (scan_race) X's two records committed
+ * between the merge's looks at their rings, X's next one ahead of the
+ * scan, its first one behind it; then threads: one "connection" writes its
  * numbered records alternately into two rings (a task migrating between
  * CPUs), while noise producers on both rings pause between timestamp,
  * reserve and commit; the consumer checks the connection's numbers arrive
@@ -125,6 +127,47 @@ static void scan_race(void)
 		  r ? "X's first record" : "nothing, retry");
 }
 
+/* Another task's read() of the same file, one record per scan. */
+static void consume_per_scan(unsigned int pass, unsigned int ring)
+{
+	const struct tcpclose_event *a, *b;
+
+	if (ring != 0)
+		return;
+	a = tc_ring_peek(&rings3[0]);
+	b = tc_ring_peek(&rings3[1]);
+	if (a && (!b || a->ts_ns < b->ts_ns))
+		tc_ring_consume(&rings3[0]);
+	else if (b)
+		tc_ring_consume(&rings3[1]);
+}
+
+/*
+ * poll() and a waiter's wakeup test run beside another task's read() of
+ * the same file: its consuming makes every scan name the other ring, so
+ * the ordered merge never settles.  Readiness must not depend on it, or a
+ * waiter sleeps with records left.
+ */
+static void ready_beside_reader(void)
+{
+	struct tc_ring *const ptrs[2] = { &rings3[0], &rings3[1] };
+	struct tc_ring *r;
+	bool in_flight, ready;
+
+	tc_ring_init(&rings3[0], slots3[0], SLOTS);
+	tc_ring_init(&rings3[1], slots3[1], SLOTS);
+	for (uint64_t i = 0; i < 40; i++)
+		put(&rings3[i & 1], 4, i, 10 + i);
+	tc_ring_scan_hook = consume_per_scan;
+	r = tc_rings_oldest(ptrs, 2, &in_flight);
+	ready = tc_rings_ready(ptrs, 2);
+	tc_ring_scan_hook = NULL;
+	tap_info("the ordered merge beside a consumer: %s",
+		 r ? "settled" : in_flight ? "did not settle" : "empty");
+	tap_check(ready && tc_ring_peek(&rings3[0]),
+		  "records are ready while another task consumes between scans");
+}
+
 /* Connection 1: its records alternate between the rings, in order. */
 static void *connection(void *arg)
 {
@@ -190,9 +233,10 @@ static void threads(void)
 
 int main(void)
 {
-	tap_plan(6);
+	tap_plan(7);
 	exact();
 	scan_race();
+	ready_beside_reader();
 	threads();
 	return tap_finish();
 }
