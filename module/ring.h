@@ -16,9 +16,8 @@
  * reader's cache line about once per lap of the ring (more often when the
  * reader lags, on every attempt when the ring is full), not once per
  * record, so a reader draining the ring does not bounce the producer's
- * lines.  If tail
- * says full too, count a drop and return.  Otherwise claim position head
- * with a CPU-local compare-and-swap of head -> head + 1.  A softirq or
+ * lines.  If tail says full too, count a drop and return.  Otherwise claim
+ * position head with a CPU-local compare-and-swap of head -> head + 1.  A softirq or
  * hardirq that interrupts a process-context producer on the same CPU
  * simply claims the next position: the CAS fails for whichever writer was
  * interrupted between its read and its CAS, and that writer retries.  Such
@@ -29,8 +28,8 @@
  *
  * tail_seen may be written back older than it was (a writer interrupted
  * between loading tail and storing tail_seen, or in the userspace tests a
- * preempted thread sharing the ring): it stays a lower bound of
- * tail, which is all reserve needs.  Release/acquire on tail_seen carries
+ * preempted thread sharing the ring): it stays a lower bound of tail,
+ * which is all reserve needs.  Release/acquire on tail_seen carries
  * the reader's release of tail on to every producer that relies on it.
  *
  * Commit (producer): fill the slot's record, then store-release the slot's
@@ -51,10 +50,11 @@
  * copies it: no record is ever torn.
  *
  * There is a single reader per ring at a time (the caller serialises
- * readers; an unserialised caller only asks whether records are ready).  In the kernel the producers of a ring are one CPU's nested
- * contexts, and cmpxchg64_local() is atomic against those only.  The
- * userspace tests also run several threads per ring; there the CAS is the
- * compiler's locked builtin (selftests/host/ring_user.h).
+ * readers; an unserialised caller only asks whether records are ready).
+ * In the kernel the producers of a ring are one CPU's nested contexts, and
+ * cmpxchg64_local() is atomic against those only.  The userspace tests
+ * also run several threads per ring; there the CAS is the compiler's
+ * locked builtin (selftests/host/ring_user.h).
  *
  * Merge (reader, tc_rings_oldest()): the oldest record over a set of rings,
  * by timestamp.  A ring whose next slot is reserved but not committed
