@@ -109,7 +109,13 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
 	tc_count_seen();
-	if (!tc_transition_wanted(oldstate, newstate))
+	/*
+	 * close() after shutdown() sets the state it is in (FIN_WAIT2 stays
+	 * FIN_WAIT2, LAST_ACK stays LAST_ACK): no transition.  Read as one,
+	 * it looked like a timewait handoff and put a time in the state that
+	 * had not ended into the histograms.
+	 */
+	if (oldstate == newstate || !tc_transition_wanted(oldstate, newstate))
 		return;
 	cookie = tc_sock_cookie(sk);
 	/* Before the record is begun: one CLOSE in each active close. */

@@ -33,6 +33,56 @@ static int ports_right(const struct evlist *l, uint64_t cookie, int sport,
 	return n > 0;
 }
 
+/* Records of @cookie with every one of @flags. */
+static int count_flagged(const struct evlist *l, uint64_t cookie,
+			 uint32_t flags)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->n; i++)
+		n += l->ev[i].cookie == cookie &&
+		     (l->ev[i].flags & flags) == flags;
+	return n;
+}
+
+/*
+ * Both sides shut down before they close: close() then sets the state the
+ * socket is already in (FIN_WAIT2, CLOSE), which the tracepoint reports
+ * as FIN_WAIT2 > FIN_WAIT2.  That is no transition, and must not read as
+ * a second handoff.
+ */
+static void shutdown_first(int fd, int lfd, int port)
+{
+	struct evlist l = { 0 };
+	uint64_t cc, sc;
+	int cfd, sfd;
+	char story[512];
+
+	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+	sfd = tcp_accept(lfd);
+	cc = sock_cookie(cfd);
+	sc = sock_cookie(sfd);
+	shutdown(cfd, SHUT_WR);
+	tc_wait_for(fd, &l, cc, TCPCLOSE_FIN_WAIT1, TCPCLOSE_FIN_WAIT2, 5000);
+	close(cfd);
+	tc_wait_for(fd, &l, cc, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
+	drain(sfd);
+	shutdown(sfd, SHUT_WR);
+	tc_wait_for(fd, &l, cc, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT, 5000);
+	tc_wait_for(fd, &l, sc, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE, 5000);
+	close(sfd);
+	tc_collect(fd, &l, 200);
+	ev_story(&l, cc, story, sizeof(story));
+	tap_info("shut down, then closed: client story: %s", story);
+	tap_check(!strcmp(story, "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>FIN_WAIT2 FIN_WAIT2>TIME_WAIT") &&
+		  count_flagged(&l, cc, TCPCLOSE_F_HANDOFF) == 1,
+		  "shutdown() then close(): one handoff, no FIN_WAIT2>FIN_WAIT2 from close() itself");
+	ev_story(&l, sc, story, sizeof(story));
+	tap_info("shut down, then closed: server story: %s", story);
+	tap_check(!strcmp(story, "ESTABLISHED>CLOSE_WAIT CLOSE_WAIT>LAST_ACK LAST_ACK>CLOSE"),
+		  "the server's shutdown() then close(): the passive close only");
+}
+
 int main(void)
 {
 	struct evlist l = { 0 };
@@ -44,7 +94,7 @@ int main(void)
 	char story[512];
 	const struct tcpclose_event *e;
 
-	tap_plan(15);
+	tap_plan(17);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
@@ -102,6 +152,7 @@ int main(void)
 	}
 	free(tab);
 
+	shutdown_first(fd, lfd, port);
 	tap_info("waiting out TIME_WAIT (60 s)");
 	i = tc_wait_for(fd, &l, ccookie, TCPCLOSE_TIME_WAIT, TCPCLOSE_CLOSE,
 			75000);
