@@ -173,6 +173,16 @@ uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd)
 {
 	uint64_t c = sock_cookie(cfd);
 
+	/*
+	 * In FIN_WAIT2 before close(), so that close() hands the socket to
+	 * timewait itself.  Closed in FIN_WAIT1, an orphan whose FIN's ACK
+	 * is taken from the backlog while close() still owns the socket
+	 * waits in FIN_WAIT2 on a 60 s timer instead (the "Bad case" of
+	 * tcp_rcv_state_process()), until the server's FIN: the debug lane
+	 * once waited 5 s for a handoff that was not coming.
+	 */
+	shutdown(cfd, SHUT_WR);
+	tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT1, TCPCLOSE_FIN_WAIT2, 5000);
 	close(cfd);
 	tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2, 5000);
 	close(sfd);

@@ -37,9 +37,10 @@ const struct tcpclose_sock *table_find(const struct tcpclose_sock *t, int n,
 
 uint64_t sock_cookie(int fd);
 /*
- * The client (cfd) closes first and is handed to a timewait socket; the
- * server (sfd) closes once that is seen.  Waits for the timewait socket's
- * FIN_WAIT2 > TIME_WAIT and returns the client's cookie.
+ * The client (cfd) shuts down first, closes in FIN_WAIT2 and is handed
+ * to a timewait socket; the server (sfd) closes once that is seen.  Waits
+ * for the timewait socket's FIN_WAIT2 > TIME_WAIT and returns the
+ * client's cookie.
  */
 uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd);
 /* A sockaddr for a textual IPv4 or IPv6 address; returns its length. */
