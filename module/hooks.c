@@ -111,9 +111,9 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	tc_count_seen();
 	/*
 	 * close() after shutdown() sets the state it is in (FIN_WAIT2 stays
-	 * FIN_WAIT2, LAST_ACK stays LAST_ACK): no transition.  Read as one,
-	 * it looked like a timewait handoff and put a time in the state that
-	 * had not ended into the histograms.
+	 * FIN_WAIT2, LAST_ACK stays LAST_ACK): no transition.  Recorded as
+	 * one, FIN_WAIT2 > FIN_WAIT2 read as a second timewait handoff, with
+	 * a "time in the state" for a state that had not ended.
 	 */
 	if (oldstate == newstate || !tc_transition_wanted(oldstate, newstate))
 		return;
