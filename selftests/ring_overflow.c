@@ -18,11 +18,11 @@
 
 #define CONNS 40
 /*
- * Client: >FIN_WAIT1 (shutdown), >FIN_WAIT2, FIN_WAIT2 >FIN_WAIT2 (close()
- * sets the state it is in), the handoff, >TIME_WAIT; server: >CLOSE_WAIT
- * >LAST_ACK >CLOSE.
+ * Client: >FIN_WAIT1 (shutdown), >FIN_WAIT2, the handoff, >TIME_WAIT
+ * (close() sets the state it is in, FIN_WAIT2: no transition, no record);
+ * server: >CLOSE_WAIT >LAST_ACK >CLOSE.
  */
-#define PER_CONN 8
+#define PER_CONN 7
 
 /* Sends our FIN and waits (up to 5 s) until the peer has ACKed it. */
 static void shut_until_fin_wait2(int fd)
