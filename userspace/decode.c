@@ -107,7 +107,21 @@ const char *tc_reason_name(unsigned int reason)
  */
 struct tc_line {
 	char *p, *end;
+	int string;		/* line_string(): room kept for a NUL */
 };
+
+/* A string in buf, cut where snprintf() would cut it (len - 1 bytes). */
+static struct tc_line line_string(char *buf, size_t len)
+{
+	return (struct tc_line){ buf, buf + (len ? len - 1 : 0), len > 0 };
+}
+
+/* Ends a line_string(); a buffer of no bytes stays untouched. */
+static void line_nul(struct tc_line *l)
+{
+	if (l->string)
+		*l->p = '\0';
+}
 
 static void line_put(struct tc_line *l, const char *s, size_t n)
 {
@@ -164,7 +178,7 @@ static void line_u64(struct tc_line *l, uint64_t v, int width, int right)
 static void format_subsecond(char *buf, size_t len, const char *secs,
 			     uint64_t us, const char *suffix)
 {
-	struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+	struct tc_line l = line_string(buf, len);
 	char d[21];
 	const char *digits = utoa(d, us % 1000000);
 
@@ -173,15 +187,14 @@ static void format_subsecond(char *buf, size_t len, const char *secs,
 	line_put(&l, "000000", 6 - strlen(digits));
 	line_str(&l, digits);
 	line_str(&l, suffix);
-	if (len)
-		*l.p = '\0';
+	line_nul(&l);
 }
 
 /* "[addr]:port" or "addr:port"; printf was most of watch's time per record. */
 void tc_format_endpoint(char *buf, size_t len, int family,
 			const uint8_t addr[16], uint16_t port)
 {
-	struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+	struct tc_line l = line_string(buf, len);
 	char a[INET6_ADDRSTRLEN], d[21];
 
 	if (family == AF_INET) {
@@ -198,8 +211,7 @@ void tc_format_endpoint(char *buf, size_t len, int family,
 	}
 	line_str(&l, ":");
 	line_str(&l, utoa(d, port));
-	if (len)
-		*l.p = '\0';
+	line_nul(&l);
 }
 
 void tc_format_duration(char *buf, size_t len, uint64_t ns)
@@ -208,13 +220,12 @@ void tc_format_duration(char *buf, size_t len, uint64_t ns)
 
 	if (ns < 1000000000ULL) {
 		/* Most records: "%luus" or "%lums", without printf. */
-		struct tc_line l = { buf, buf + (len ? len - 1 : 0) };
+		struct tc_line l = line_string(buf, len);
 		char d[21];
 
 		line_str(&l, utoa(d, ns < 1000000ULL ? ns / 1000 : ns / 1000000));
 		line_str(&l, ns < 1000000ULL ? "us" : "ms");
-		if (len)
-			*l.p = '\0';
+		line_nul(&l);
 	} else if (s < 60)
 		snprintf(buf, len, "%.2fs", ns / 1e9);
 	else if (s < 3600)
@@ -406,8 +417,8 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 		    int utc, const struct tc_event_cols *c)
 {
 	char when[40], local[64], remote[64], trans[40], was[24], buf[512];
-	struct tc_line l = { buf, buf + sizeof(buf) };
-	struct tc_line t = { trans, trans + sizeof(trans) - 1 };
+	struct tc_line l = { buf, buf + sizeof(buf), 0 };
+	struct tc_line t = line_string(trans, sizeof(trans));
 
 	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 0,
 			    utc);
@@ -418,7 +429,7 @@ void tc_print_event(FILE *f, const struct tcpclose_event *ev,
 	line_str(&t, tc_state_name(ev->oldstate));
 	line_str(&t, ">");
 	line_str(&t, tc_state_name(ev->newstate));
-	*t.p = '\0';
+	line_nul(&t);
 	if (ev->flags & TCPCLOSE_F_DUR_KNOWN)
 		tc_format_duration(was, sizeof(was), ev->prev_state_ns);
 	else
@@ -491,7 +502,7 @@ void tc_print_event_json(FILE *f, const struct tcpclose_event *ev,
 			 uint64_t mono_to_real_ns)
 {
 	char when[40], a[64], buf[1024];
-	struct tc_line l = { buf, buf + sizeof(buf) };
+	struct tc_line l = { buf, buf + sizeof(buf), 0 };
 
 	tc_format_wallclock(when, sizeof(when), ev->ts_ns + mono_to_real_ns, 1,
 			    1);
