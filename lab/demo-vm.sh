@@ -15,50 +15,45 @@ krel=$("$LAB_DIR/fetch-kernel.sh" "${1:-6.1}")
 mode=${2:-demo}
 obj=$CACHE/build/$krel
 
-# build_ko DIR REV [VAR=VAL...]: the module built in a fresh DIR from the
-# working tree (REV empty) or from that git revision's sources.
+# build_ko DIR SRC [VAR=VAL...]: the module built in a fresh DIR from the
+# sources in SRC (the working tree, or a revision's: BASE below).
 build_ko() {
-	local dir=$1 rev=$2
+	local dir=$1 src=$2
 	shift 2
 	rm -rf "$dir" && mkdir -p "$dir"
-	if [ -n "$rev" ]; then
-		git archive "$rev" Kbuild VERSION module include | tar -x -C "$dir" ||
-			die "BASE=$rev: no such revision"
-	else
-		cp -r Kbuild VERSION module include "$dir/"
-	fi
+	cp -r "$src/Kbuild" "$src/VERSION" "$src/module" "$src/include" "$dir/"
 	make -s -C "$(kdir_of "$krel")" M="$dir" "$@" modules >/dev/null ||
-		die "module build failed for $krel${rev:+ at $rev}${*:+ ($*)}"
+		die "module build failed for $krel from $src${*:+ ($*)}"
 }
 
-build_ko "$obj" ""
+build_ko "$obj" "$TOP"
 ko=$obj/tcpclose.ko
 if [ "$mode" = path ]; then
-	build_ko "$obj-path" "" TCPCLOSE_PATH_BENCH=1
+	build_ko "$obj-path" "$TOP" TCPCLOSE_PATH_BENCH=1
 	ko=$obj-path/tcpclose.ko
-fi
-if [ "$mode" = bench ]; then
-	# The floor: every hook attached and doing nothing (tc-empty).
-	build_ko "$obj-empty" "" TCPCLOSE_EMPTY_PROBES=1
-	export TCPCLOSE_EMPTY_KO=$obj-empty/tcpclose.ko
-	# BASE=REV: the module as it was at REV beside today's, for a
-	# before/after in one run (configurations tc-base-*).
-	if [ -n "${BASE:-}" ]; then
-		build_ko "$obj-base" "$BASE"
-		export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
-	fi
 fi
 bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
-rm -rf "${obj:?}/bin" && mkdir -p "$obj/bin"
+mkdir -p "$obj/bin"
 cp $bins "$obj/bin/"
-# BASE=REV: the reader as it was at REV too (tc-base-watch runs it).
-if [ "$mode" = bench ] && [ -n "${BASE:-}" ]; then
-	rm -rf "$obj-base-src" && mkdir -p "$obj-base-src"
-	git archive "$BASE" | tar -x -C "$obj-base-src"
-	make -s -C "$obj-base-src" build/static/tcpclose >/dev/null ||
-		die "reader build failed at $BASE"
-	cp "$obj-base-src/build/static/tcpclose" "$obj/bin/tcpclose-base"
+if [ "$mode" = bench ]; then
+	# The floor: every hook attached and doing nothing (tc-empty).
+	build_ko "$obj-empty" "$TOP" TCPCLOSE_EMPTY_PROBES=1
+	export TCPCLOSE_EMPTY_KO=$obj-empty/tcpclose.ko
+	# BASE=REV: the module and the reader as they were at REV beside
+	# today's, for a before/after in one run (configurations tc-base-*;
+	# tc-base-watch runs the reader, tcpclose-base).
+	if [ -n "${BASE:-}" ]; then
+		base=$obj-base-src
+		rm -rf "$base" && mkdir -p "$base"
+		git archive "$BASE" | tar -x -C "$base" ||
+			die "BASE=$BASE: no such revision"
+		build_ko "$obj-base" "$base"
+		export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
+		make -s -C "$base" build/static/tcpclose >/dev/null ||
+			die "reader build failed at $BASE"
+		cp "$base/build/static/tcpclose" "$obj/bin/tcpclose-base"
+	fi
 fi
 "$LAB_DIR/mkinitramfs.sh" "$krel" "$ko" "$obj/bin" \
 	"$obj/$mode.gz" "$mode"
