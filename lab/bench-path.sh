@@ -43,3 +43,56 @@ END {
 }' /tmp/path.raw | sed '1i\
 step        median ns  (min-max over rounds)  what'
 rmmod tcpclose
+
+# Then the hooks under real connections: the bench's churn without the
+# module and with it (no reader), CHURN_ROUNDS rounds of CHURN_SECS
+# seconds per workload, each window in a fresh namespace with TIME_WAIT
+# raised as in `make bench`.  With the module, each hook times itself
+# (path_hooks): what a connection costs inside our code, cold memory and
+# all, beside what it costs the churn's rate.  With `make bench-path
+# BASE=REV` the bench build at REV runs too (config "base"), in the same
+# rounds: a before/after that drift between boots cannot blur.
+IP=/iproute2/ip
+CHURN_ROUNDS=${CHURN_ROUNDS:-3}
+CHURN_SECS=${CHURN_SECS:-3}
+P=/sys/module/tcpclose/parameters/path_hooks
+CONFIGS="none tc"
+[ -f /lib/modules/tcpclose-base.ko ] && CONFIGS="none tc base"
+win=0
+churn() {	# churn WORKLOAD CONFIG ROUND
+	local ns=pc$win args= res ko=/lib/modules/tcpclose.ko
+	win=$((win + 1))
+	case $1 in 2threads) args="-t 2" ;; srvclose) args="-s" ;; esac
+	[ "$2" = base ] && ko=/lib/modules/tcpclose-base.ko
+	[ "$2" != none ] && { insmod "$ko" || return 1; }
+	"$IP" netns add "$ns" || return 1
+	"$IP" netns exec "$ns" sh -c 'ip link set lo up &&
+		echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets &&
+		bench_close -n 50 5 >/dev/null'
+	[ "$2" != none ] && echo 0 >$P
+	# shellcheck disable=SC2086 # the workload's options
+	res=$("$IP" netns exec "$ns" bench_close $args "$CHURN_SECS")
+	# The namespace's TIME_WAIT sockets are killed as it goes (its
+	# purge runs in a workqueue): counted, so wait for it.
+	"$IP" netns del "$ns"
+	sleep 2
+	echo "raw: churn round=$3 workload=$1 config=$2 rate=${res%% *} conns=$(echo "$res" | cut -d' ' -f2)"
+	if [ "$2" != none ]; then
+		tr '\n' ' ' <$P | sed "s/^/raw: hooks round=$3 workload=$1 config=$2 /; s/ \$//"
+		echo
+		rmmod tcpclose
+	fi
+}
+echo "bench-path: the hooks under the churn ($CONFIGS), $CHURN_ROUNDS rounds of $CHURN_SECS s per workload"
+for r in $(seq 1 "$CHURN_ROUNDS"); do
+	for w in 1thread 2threads srvclose; do
+		# Rotated: drift hits every configuration alike.
+		set -- $CONFIGS
+		k=$(( (r - 1) % $# ))
+		while [ $k -gt 0 ]; do c=$1; shift; set -- "$@" "$c"; k=$((k - 1)); done
+		for c in "$@"; do
+			churn "$w" "$c" "$r" || echo "bench-path: churn $w $c failed"
+		done
+	done
+done 2>&1 | tee /tmp/churn.raw | grep '^raw: '
+awk -f /tests/bench_hooks.awk /tmp/churn.raw

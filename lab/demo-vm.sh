@@ -26,11 +26,25 @@ build_ko() {
 		die "module build failed for $krel from $src${*:+ ($*)}"
 }
 
+# BASE=REV (bench and path modes): REV's tree, for a before/after.
+base=
+if [ -n "${BASE:-}" ] && [ "$mode" != demo ]; then
+	base=$obj-base-src
+	rm -rf "$base" && mkdir -p "$base"
+	git archive "$BASE" | tar -x -C "$base" ||
+		die "BASE=$BASE: no such revision"
+fi
+
 build_ko "$obj" "$TOP"
 ko=$obj/tcpclose.ko
 if [ "$mode" = path ]; then
 	build_ko "$obj-path" "$TOP" TCPCLOSE_PATH_BENCH=1
 	ko=$obj-path/tcpclose.ko
+	# BASE=REV: REV's bench build beside today's, under the same churn.
+	if [ -n "$base" ]; then
+		build_ko "$obj-path-base" "$base" TCPCLOSE_PATH_BENCH=1
+		export TCPCLOSE_BASE_KO=$obj-path-base/tcpclose.ko
+	fi
 fi
 bins="build/static/tcpclose build/static/demo_workload build/static/bench_close"
 make -s $bins
@@ -43,11 +57,7 @@ if [ "$mode" = bench ]; then
 	# BASE=REV: the module and the reader as they were at REV beside
 	# today's, for a before/after in one run (configurations tc-base-*;
 	# tc-base-watch runs the reader, tcpclose-base).
-	if [ -n "${BASE:-}" ]; then
-		base=$obj-base-src
-		rm -rf "$base" && mkdir -p "$base"
-		git archive "$BASE" | tar -x -C "$base" ||
-			die "BASE=$BASE: no such revision"
+	if [ -n "$base" ]; then
 		build_ko "$obj-base" "$base"
 		export TCPCLOSE_BASE_KO=$obj-base/tcpclose.ko
 		make -s -C "$base" build/static/tcpclose >/dev/null ||

@@ -87,7 +87,7 @@ if [ -n "${TCPCLOSE_TESTS:-}" ]; then
 else
 	cp "$TOP/selftests/tests.list" "$stage/tests/tests.list"
 fi
-cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" \
+cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$LAB_DIR/bench_hooks.awk" \
 	"$LAB_DIR/bench-path.sh" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
 {
@@ -140,7 +140,7 @@ fi
 
 if [ "$mode" = bench ] || [ "$mode" = path ]; then
 	# The bench's knobs, passed on from `make bench ROUNDS=.. SECS=..`.
-	for v in ROUNDS SECS WORKLOADS CONFIGS; do
+	for v in ROUNDS SECS WORKLOADS CONFIGS CHURN_ROUNDS CHURN_SECS; do
 		[ -n "${!v:-}" ] && printf "%s='%s'\n" "$v" "${!v}"
 	done >"$stage/etc/bench.env"
 fi

@@ -105,6 +105,7 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	struct tcpclose_event ev;
 	u64 cookie;
 	bool hold;
+	TC_PB_DECLARE_TIMER(TC_PB_OPEN);
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
@@ -117,11 +118,15 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	 */
 	if (oldstate == newstate || !tc_transition_wanted(oldstate, newstate))
 		return;
+	TC_PB_HOOK(TC_PB_CLOSE);
+	TC_PB_PART(TC_PB_P_FILTER);
 	cookie = tc_sock_cookie(sk);
 	/* Before the record is begun: one CLOSE in each active close. */
 	if (newstate == TCP_CLOSE && tc_handoff_take(cookie))
 		return;
+	TC_PB_PART(TC_PB_P_COOKIE);
 	tc_event_init(&ev);
+	TC_PB_PART(TC_PB_P_INIT);
 	ev.flags |= flags;
 	ev.cookie = cookie;
 	if (newstate == TCP_CLOSE && tc_abort_take(sk))
@@ -130,14 +135,18 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
 	hold = tc_fin_ack_first_half(sk, oldstate, newstate);
+	TC_PB_PART(TC_PB_P_FILL);
 	tc_table_update(&ev, newstate, false, !tc_state_tracked(oldstate), &old);
+	TC_PB_PART(TC_PB_P_TABLE);
 	tc_event_duration(&ev, &old, sock_net(sk));
+	TC_PB_PART(TC_PB_P_HIST);
 	if (!tc_state_wanted(oldstate, newstate))
 		return;
 	if (hold)
 		tc_hold(&ev);
 	else
 		tc_emit(&ev);
+	TC_PB_PART(TC_PB_P_EMIT);
 }
 
 static void tc_tp_probe(void *data, const struct sock *sk, const int oldstate,
@@ -175,6 +184,7 @@ static void tc_destroy_probe(void *data, struct sock *sk)
 	u64 cookie = atomic64_read(&sk->sk_cookie);
 	struct tc_table_info old;
 	struct tcpclose_event ev;
+	TC_PB_DECLARE_TIMER(TC_PB_DESTROY);
 
 	if (tc_probes_empty() || !cookie || sk->sk_protocol != IPPROTO_TCP ||
 	    !tc_table_destroyed(cookie, &old))

@@ -23,6 +23,7 @@
 #include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
+#include <linux/timex.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -366,3 +367,140 @@ static const struct kernel_param_ops tc_pb_ops = {
 
 module_param_cb(path_bench, &tc_pb_ops, NULL, 0200);
 MODULE_PARM_DESC(path_bench, "bench build: time each step of the record path for N rounds");
+
+/*
+ * The hooks timed under real connections (TC_PB_DECLARE_TIMER in tcpclose.h):
+ * per CPU, per hook its hits and cycles, per part of a close transition
+ * its cycles.  Cycles (rdtsc), not ktime_get_ns(): on a VM with an
+ * emulated hpet a clock read costs more than some of the parts.  A hook
+ * interrupted by another counts the other's time too (rare: softirq
+ * work on a process's transition).
+ */
+struct tc_pb_count {
+	/* [TC_PB_HOOKS]: the timer's own calibration, not printed */
+	u64 hits[TC_PB_HOOKS + 1];
+	u64 cycles[TC_PB_HOOKS + 1];
+	u64 part[TC_PB_PARTS];
+};
+
+static DEFINE_PER_CPU(struct tc_pb_count, tc_pb_count);
+static u64 tc_pb_reset_ns, tc_pb_reset_cycles;
+/* From the first write to path_hooks: the step loops run untimed. */
+static bool tc_pb_timing;
+
+static const char *const tc_pb_hook_names[TC_PB_HOOKS] = {
+	[TC_PB_OPEN] = "open", [TC_PB_CLOSE] = "close",
+	[TC_PB_DESTROY] = "destroy", [TC_PB_TW_SCHEDULE] = "tw_schedule",
+	[TC_PB_TW_PROCESS] = "tw_process", [TC_PB_TW_TIMER] = "tw_timer",
+	[TC_PB_TW_KILL] = "tw_kill", [TC_PB_RCV_ENTRY] = "rcv_entry",
+	[TC_PB_RCV_RETURN] = "rcv_return",
+};
+
+static const char *const tc_pb_part_names[TC_PB_PARTS] = {
+	[TC_PB_P_FILTER] = "filter", [TC_PB_P_COOKIE] = "cookie",
+	[TC_PB_P_INIT] = "init", [TC_PB_P_FILL] = "fill",
+	[TC_PB_P_TABLE] = "table", [TC_PB_P_HIST] = "hist",
+	[TC_PB_P_EMIT] = "emit",
+};
+
+u64 tc_pb_now(void)
+{
+	return READ_ONCE(tc_pb_timing) ? get_cycles() : 0;
+}
+
+void tc_pb_part(struct tc_pb_timer *t, enum tc_pb_part part)
+{
+	u64 now;
+
+	if (!t->t0)
+		return;
+	now = get_cycles();
+
+	this_cpu_add(tc_pb_count.part[part], now - (t->last ?: t->t0));
+	t->last = now;
+}
+
+void tc_pb_timer_end(struct tc_pb_timer *t)
+{
+	if (!t->t0)
+		return;
+	this_cpu_inc(tc_pb_count.hits[t->hook]);
+	this_cpu_add(tc_pb_count.cycles[t->hook], get_cycles() - t->t0);
+}
+
+/* What one timer costs, in cycles: its two reads and two adds. */
+static u64 tc_pb_timer_cost(void)
+{
+	u64 t0 = get_cycles();
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		struct tc_pb_timer t = { .t0 = tc_pb_now(),
+					 .hook = TC_PB_HOOKS };
+
+		tc_pb_timer_end(&t);
+	}
+	return (get_cycles() - t0) / 1000;
+}
+
+static int tc_pb_hooks_reset(const char *val, const struct kernel_param *kp)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(&tc_pb_count, cpu), 0,
+		       sizeof(struct tc_pb_count));
+	tc_pb_reset_ns = ktime_get_ns();
+	tc_pb_reset_cycles = get_cycles();
+	WRITE_ONCE(tc_pb_timing, true);
+	return 0;
+}
+
+static void tc_pb_sum(struct tc_pb_count *sum)
+{
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct tc_pb_count *c = per_cpu_ptr(&tc_pb_count, cpu);
+
+		for (i = 0; i < TC_PB_HOOKS; i++) {
+			sum->hits[i] += c->hits[i];
+			sum->cycles[i] += c->cycles[i];
+		}
+		for (i = 0; i < TC_PB_PARTS; i++)
+			sum->part[i] += c->part[i];
+	}
+}
+
+/*
+ * Since the last reset: the cycles' rate against the clock (so cycles
+ * can be read as ns), one timer's own cost, then each hook and part.
+ */
+static int tc_pb_hooks_get(char *buf, const struct kernel_param *kp)
+{
+	u64 cyc = get_cycles() - tc_pb_reset_cycles;
+	u64 ns = ktime_get_ns() - tc_pb_reset_ns;
+	struct tc_pb_count sum;
+	int i, n;
+
+	tc_pb_sum(&sum);
+	n = sysfs_emit(buf, "calib cycles=%llu ns=%llu timer=%llu\n", cyc, ns,
+		       tc_pb_timer_cost());
+	for (i = 0; i < TC_PB_HOOKS; i++)
+		n += sysfs_emit_at(buf, n, "hook %s hits=%llu cycles=%llu\n",
+				   tc_pb_hook_names[i], sum.hits[i],
+				   sum.cycles[i]);
+	for (i = 0; i < TC_PB_PARTS; i++)
+		n += sysfs_emit_at(buf, n, "part %s cycles=%llu\n",
+				   tc_pb_part_names[i], sum.part[i]);
+	return n;
+}
+
+static const struct kernel_param_ops tc_pb_hooks_ops = {
+	.set = tc_pb_hooks_reset,
+	.get = tc_pb_hooks_get,
+};
+
+module_param_cb(path_hooks, &tc_pb_hooks_ops, NULL, 0600);
+MODULE_PARM_DESC(path_hooks, "bench build: time in each hook since the last write (read to see)");

@@ -35,6 +35,7 @@ static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 1);
+	TC_PB_DECLARE_TIMER(TC_PB_RCV_ENTRY);
 
 	if (tc_probes_empty() || !in_serving_softirq() ||
 	    READ_ONCE(sk->sk_state) != TCP_FIN_WAIT1 ||
@@ -48,6 +49,8 @@ static int tc_rcv_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 static int tc_rcv_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	TC_PB_DECLARE_TIMER(TC_PB_RCV_RETURN);
+
 	__this_cpu_write(tc_segment_sk, NULL);
 	tc_flush_held();
 	return 0;

@@ -40,6 +40,58 @@ static inline bool tc_probes_empty(void)
 }
 
 /*
+ * Bench builds only (make bench-path, TCPCLOSE_PATH_BENCH=1): each hook
+ * times itself under real connections (pathbench.c), as a whole and, in a
+ * transition, part by part, so that the bench can say where a real
+ * connection's cost goes, cold memory included.  TC_PB_DECLARE_TIMER(hook)
+ * is the hook's last declaration; TC_PB_PART(part) ends a part.  Nothing in other
+ * builds.
+ */
+enum tc_pb_hook {
+	TC_PB_OPEN,		/* a transition filtered out (open path) */
+	TC_PB_CLOSE,		/* a transition of the close path */
+	TC_PB_DESTROY,
+	TC_PB_TW_SCHEDULE,
+	TC_PB_TW_PROCESS,
+	TC_PB_TW_TIMER,
+	TC_PB_TW_KILL,
+	TC_PB_RCV_ENTRY,
+	TC_PB_RCV_RETURN,
+	TC_PB_HOOKS
+};
+
+enum tc_pb_part {
+	TC_PB_P_FILTER,		/* up to the transition being wanted */
+	TC_PB_P_COOKIE,		/* the cookie and the handoff lookup */
+	TC_PB_P_INIT,		/* tc_event_init() */
+	TC_PB_P_FILL,		/* the abort lookup, tc_fill_sock() */
+	TC_PB_P_TABLE,		/* tc_table_update() */
+	TC_PB_P_HIST,		/* tc_event_duration(): the histograms */
+	TC_PB_P_EMIT,		/* tc_emit() or tc_hold() */
+	TC_PB_PARTS
+};
+
+#ifdef TCPCLOSE_PATH_BENCH
+struct tc_pb_timer {
+	u64 t0, last;
+	enum tc_pb_hook hook;
+};
+
+u64 tc_pb_now(void);
+void tc_pb_timer_end(struct tc_pb_timer *t);
+void tc_pb_part(struct tc_pb_timer *t, enum tc_pb_part part);
+#define TC_PB_DECLARE_TIMER(h)						\
+	struct tc_pb_timer tc_pb_t __attribute__((__cleanup__(tc_pb_timer_end))) = \
+		{ .t0 = tc_pb_now(), .hook = (h) }
+#define TC_PB_PART(p)	tc_pb_part(&tc_pb_t, (p))
+#define TC_PB_HOOK(h)	(tc_pb_t.hook = (h))
+#else
+#define TC_PB_DECLARE_TIMER(h)	enum tc_pb_hook tc_pb_t __maybe_unused = (h)
+#define TC_PB_PART(p)	((void)(p))
+#define TC_PB_HOOK(h)	((void)(h))
+#endif
+
+/*
  * The hot path's small questions, inline: under the retpoline and return
  * thunk mitigations every call and return costs, and these are asked
  * several times per transition.

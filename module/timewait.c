@@ -239,6 +239,7 @@ static int tc_schedule_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 	bool rearm = regs_get_kernel_argument(regs, 2) & 1;
 	struct tc_tw_note *n = this_cpu_ptr(&tc_tw_note);
+	TC_PB_DECLARE_TIMER(TC_PB_TW_SCHEDULE);
 
 	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
@@ -267,6 +268,7 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
 	const struct tcphdr *th;
 	u8 reason = TCPCLOSE_REASON_NONE;
+	TC_PB_DECLARE_TIMER(TC_PB_TW_PROCESS);
 
 	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
@@ -283,6 +285,7 @@ static int tc_state_process_pre(struct kprobe *p, struct pt_regs *regs)
 static int tc_timer_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct timer_list *t = (struct timer_list *)regs_get_kernel_argument(regs, 0);
+	TC_PB_DECLARE_TIMER(TC_PB_TW_TIMER);
 
 	if (tc_probes_empty())
 		return 0;
@@ -317,6 +320,7 @@ static u8 tc_kill_reason(const struct inet_timewait_sock *tw)
 static int tc_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tc_arg_tw(regs);
+	TC_PB_DECLARE_TIMER(TC_PB_TW_KILL);
 
 	if (tc_probes_empty() || !tc_tw_is_tcp(tw))
 		return 0;
