@@ -22,7 +22,6 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
-#include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
@@ -136,9 +135,18 @@ void tc_table_exit(void)
 	tc_chains = NULL;
 }
 
+/*
+ * The cookie's low bits, not a hash of it: cookies come from the kernel's
+ * counter (sock_gen_cookie(), in per-CPU runs), so the sockets alive at
+ * one time have cookies close together.  Their buckets then lie close
+ * together too, a few cache lines and pages instead of one each, which is
+ * most of what a table update costs in a real connection (cold memory).
+ * The low bits of a counter spread as evenly as any hash, and no one
+ * chooses a cookie.
+ */
 static unsigned int tc_bucket(u64 cookie)
 {
-	return hash_64(cookie, tc_bits);
+	return cookie & ((1U << tc_bits) - 1);
 }
 
 static struct tc_entry *tc_find(unsigned int b, u64 cookie, int class)
@@ -354,16 +362,22 @@ bool tc_table_destroyed(u64 cookie, struct tc_table_info *old)
  * socket's CLOSE that follows (in the same call chain, perhaps on another
  * CPU after a migration) must not read as the end of the connection.  A
  * small array of cookies, independent of the pools, claimed with cmpxchg:
- * a note lives for microseconds, so four places per hash are plenty; if
+ * a note lives for microseconds, so four places from its slot are plenty; if
  * all four are taken, the oldest-placed is overwritten.
  */
 #define TC_HANDOFF_SLOTS	1024
 #define TC_HANDOFF_WAYS		4
 static u64 tc_handoffs[TC_HANDOFF_SLOTS];
 
+/* The low bits, as for the table's buckets (tc_bucket()). */
+static unsigned int tc_handoff_slot(u64 cookie)
+{
+	return cookie & (TC_HANDOFF_SLOTS - 1);
+}
+
 void tc_handoff_note(u64 cookie)
 {
-	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+	unsigned int h = tc_handoff_slot(cookie), i;
 
 	for (i = 0; i < TC_HANDOFF_WAYS; i++)
 		if (!cmpxchg(&tc_handoffs[(h + i) % TC_HANDOFF_SLOTS], 0,
@@ -375,7 +389,7 @@ void tc_handoff_note(u64 cookie)
 /* The handoff of @cookie was reported and its CLOSE has not come yet. */
 bool tc_handoff_noted(u64 cookie)
 {
-	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+	unsigned int h = tc_handoff_slot(cookie), i;
 
 	for (i = 0; i < TC_HANDOFF_WAYS; i++)
 		if (READ_ONCE(tc_handoffs[(h + i) % TC_HANDOFF_SLOTS]) == cookie)
@@ -385,7 +399,7 @@ bool tc_handoff_noted(u64 cookie)
 
 bool tc_handoff_take(u64 cookie)
 {
-	unsigned int h = hash_64(cookie, ilog2(TC_HANDOFF_SLOTS)), i;
+	unsigned int h = tc_handoff_slot(cookie), i;
 	u64 *slot;
 
 	for (i = 0; i < TC_HANDOFF_WAYS; i++) {
