@@ -99,14 +99,23 @@ u64 tc_tw_cookie(struct inet_timewait_sock *tw)
 	return tc_sock_cookie((struct sock *)tw);
 }
 
+/*
+ * What the live table and the histograms need of a transition no reader
+ * will get: its time, everything else zero for tc_fill_sock() to fill.
+ */
+void tc_event_begin(struct tcpclose_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = ktime_get_ns();
+}
+
 /* The header of every record, and who ran it when that means something. */
 void tc_event_init(struct tcpclose_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
+	tc_event_begin(ev);
 	ev->size = sizeof(*ev);
 	ev->version = TCPCLOSE_ABI_VERSION;
 	ev->cpu = raw_smp_processor_id();
-	ev->ts_ns = ktime_get_ns();
 	/* In softirq context `current` is whatever task was interrupted. */
 	if (in_task()) {
 		ev->flags |= TCPCLOSE_F_PROCESS;

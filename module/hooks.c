@@ -104,7 +104,7 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	struct tc_table_info old;
 	struct tcpclose_event ev;
 	u64 cookie;
-	bool hold;
+	bool hold, rec;
 	TC_PB_DECLARE_TIMER(TC_PB_OPEN);
 
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -125,7 +125,11 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	if (newstate == TCP_CLOSE && tc_handoff_take(cookie))
 		return;
 	TC_PB_PART(TC_PB_P_COOKIE);
-	tc_event_init(&ev);
+	rec = tc_recording(oldstate, newstate);
+	if (rec)
+		tc_event_init(&ev);
+	else
+		tc_event_begin(&ev);
 	TC_PB_PART(TC_PB_P_INIT);
 	ev.flags |= flags;
 	ev.cookie = cookie;
@@ -134,13 +138,13 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 	tc_fill_sock(&ev, sk);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
-	hold = tc_fin_ack_first_half(sk, oldstate, newstate);
+	hold = rec && tc_fin_ack_first_half(sk, oldstate, newstate);
 	TC_PB_PART(TC_PB_P_FILL);
 	tc_table_update(&ev, newstate, false, !tc_state_tracked(oldstate), &old);
 	TC_PB_PART(TC_PB_P_TABLE);
 	tc_event_duration(&ev, &old, sock_net(sk));
 	TC_PB_PART(TC_PB_P_HIST);
-	if (!tc_state_wanted(oldstate, newstate))
+	if (!rec)
 		return;
 	if (hold)
 		tc_hold(&ev);

@@ -136,6 +136,18 @@ u64 tc_stream_seen(struct tcpclose_cpu_stats *cpu, u32 nr);
 
 /* reader.c: one stream per reading file. */
 extern unsigned int tc_nr_readers;
+
+/*
+ * A transition the states= mask takes, with a reader to get it: a
+ * record.  Else only the live table and the histograms hear of it, and
+ * the record is not built (its header, its task) nor held nor emitted.
+ * Asked once, at the start: a reader that opens meanwhile begins with
+ * the next transition.
+ */
+static inline bool tc_recording(int oldstate, int newstate)
+{
+	return READ_ONCE(tc_nr_readers) && tc_state_wanted(oldstate, newstate);
+}
 struct tc_reader;
 struct tc_reader *tc_reader_open(void);
 void tc_reader_release(struct tc_reader *r);
@@ -152,6 +164,7 @@ void tc_readers_write(const struct tcpclose_event *ev);
 void tc_readers_shutdown(void);
 
 /* event.c: filling records from sockets. */
+void tc_event_begin(struct tcpclose_event *ev);
 void tc_event_init(struct tcpclose_event *ev);
 void tc_event_duration(struct tcpclose_event *ev,
 		       const struct tc_table_info *old, const struct net *net);

@@ -125,9 +125,12 @@ static bool tc_note_valid(const struct tc_tw_note *n, const void *sk)
 }
 
 static void tc_tw_fill(struct tcpclose_event *ev,
-		       struct inet_timewait_sock *tw)
+		       struct inet_timewait_sock *tw, bool rec)
 {
-	tc_event_init(ev);
+	if (rec)
+		tc_event_init(ev);
+	else
+		tc_event_begin(ev);
 	ev->flags |= TCPCLOSE_F_TIMEWAIT;
 	ev->cookie = tc_tw_cookie(tw);
 	tc_fill_common(ev, &tw->__tw_common, tw->tw_sport);
@@ -141,14 +144,16 @@ static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 	struct tc_table_info old;
 	struct tcpclose_event ev;
 
+	bool rec = tc_recording(oldstate, newstate);
+
 	tc_count_seen();
-	tc_tw_fill(&ev, tw);
+	tc_tw_fill(&ev, tw, rec);
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
 	ev.reason = reason;
 	tc_table_update(&ev, newstate, true, false, &old);
 	tc_event_duration(&ev, &old, twsk_net(tw));
-	if (tc_state_wanted(oldstate, newstate))
+	if (rec)
 		tc_emit(&ev);
 }
 
@@ -162,11 +167,13 @@ static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 static void tc_tw_handoff(struct inet_timewait_sock *tw)
 {
 	struct tc_table_info old;
+	/* The states are known only under the lock: tc_recording() after. */
+	bool readers = READ_ONCE(tc_nr_readers);
 	struct tcpclose_event ev;
 	unsigned long flags;
 
 	tc_count_seen();
-	tc_tw_fill(&ev, tw);
+	tc_tw_fill(&ev, tw, readers);
 	ev.flags |= TCPCLOSE_F_HANDOFF;
 	tc_fault_delay();
 	flags = tc_table_lock(ev.cookie);
@@ -183,9 +190,11 @@ static void tc_tw_handoff(struct inet_timewait_sock *tw)
 	ev.ino = old.ino;
 	ev.rx_queue = old.rx_queue;
 	tc_event_duration(&ev, &old, twsk_net(tw));
-	tc_fin_ack_merge(&ev);
-	if (tc_state_wanted(ev.oldstate, ev.newstate))
-		tc_emit(&ev);
+	if (readers) {
+		tc_fin_ack_merge(&ev);
+		if (tc_state_wanted(ev.oldstate, ev.newstate))
+			tc_emit(&ev);
+	}
 	tc_table_unlock(ev.cookie, flags);
 }
 
