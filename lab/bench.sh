@@ -94,6 +94,11 @@ json_num() {
 }
 
 lines_of() { wc -l <"$1" | tr -d ' '; }
+# The reader's CPU time so far, user and system, in ms (USER_HZ is 100).
+cpu_ms() {
+	{ [ -n "$PID" ] && awk '{ printf "%d %d\n", $14 * 10, $15 * 10 }' "/proc/$PID/stat" 2>/dev/null; } ||
+		echo "0 0"
+}
 # Events a BPF tool reports lost: tcpstates on stderr, bpftrace on stdout.
 lost_in() { cat "$@" 2>/dev/null | grep -io 'lost [0-9]* events' | awk '{ s += $2 } END { print s + 0 }'; }
 ftrace_overrun() { cat "$T"/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { s += $2 } END { print s + 0 }'; }
@@ -327,7 +332,7 @@ WIN=0
 # window ROUND WORKLOAD CONFIG: one timed window, one raw line.  The
 # window's namespace holds the warm-up's few TIME_WAIT sockets too.
 window() {
-	local r=$1 w=$2 c=$3 pin= ns t0 res before after tw why rc
+	local r=$1 w=$2 c=$3 pin= ns t0 res before after cpu0 cpu1 tw why rc
 	local id="round=$r workload=$w config=$c"
 	WIN=$((WIN + 1))
 	ns=bench$WIN
@@ -354,6 +359,7 @@ window() {
 	fi
 	[ -n "$PID" ] && sleep 0.3	# the reader is through the warm-up's lines
 	before=$(counters "$c")
+	cpu0=$(cpu_ms)
 	# The rate, then the namespace's TIME_WAIT counters right after.
 	# shellcheck disable=SC2046 # the workload's options, split
 	res=$("$IP" netns exec "$ns" sh -c 'bench_close "$@" &&
@@ -361,6 +367,7 @@ window() {
 		$(workload_args "$w") "$SECS" 2>/tmp/bench.wl)
 	sleep 0.3	# let the reader catch up before counting its lines
 	after=$(counters "$c")
+	cpu1=$(cpu_ms)
 	if [ -n "$PID" ] && ! alive "$PID"; then
 		why="exited during the window: $(last_err)"
 	fi
@@ -379,7 +386,8 @@ window() {
 	fi
 	# shellcheck disable=SC2086
 	raw "$id status=ok rate=$1 conns=$2 secs=$3 $tw $(echo $before $after |
-		awk '{ printf "lines=%d recs=%d drops=%d hooks=%d", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }') setup=$(awk -v a="$t0" -v b="$(uptime_cs)" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 100 - s }')"
+		awk '{ printf "lines=%d recs=%d drops=%d hooks=%d", $5 - $1, $6 - $2, $7 - $3, $8 - $4 }') $(echo $cpu0 $cpu1 |
+		awk '{ printf "rusr=%d rsys=%d", $3 - $1, $4 - $2 }') setup=$(awk -v a="$t0" -v b="$(uptime_cs)" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 100 - s }')"
 }
 
 # Sourced with BENCH_LIB_ONLY=1 (host checks of the pure parts): stop here.

@@ -15,6 +15,8 @@
 #   us/rec    us/conn / recs/conn: the cost of one record
 #   drops     records the tracer lost, summed over all its windows
 #             ("-" where there is no reader to fall behind)
+#   rdr u/s   the reader's own CPU time per record it delivered, user and
+#             system, in us (its process's clock ticks over the window)
 
 function median(v, n,    i, j, t, s) {
 	for (i = 1; i <= n; i++)
@@ -100,6 +102,10 @@ BEGIN {
 	conns[w, c] += f["conns"]
 	recs[w, c] += f["recs"]
 	drops[w, c] += f["drops"]
+	rusr[w, c] += f["rusr"]
+	if (f["rusr"] != "")
+		hascpu[w, c] = 1
+	rsys[w, c] += f["rsys"]
 	tw[w, c] += f["tw"]
 	twov[w, c] += f["twoverflow"]
 	nok[w, c]++
@@ -147,6 +153,11 @@ function row(w, c,    r, n, m, v, rt, nr, mr, mb, upc, rpc, s, nb, bs, lo, hi) {
 		s = s sprintf(" %8s %7s", "-", "-")
 	}
 	s = s (noreader[c] ? sprintf(" %8s", "-") : sprintf(" %8d", drops[w, c]))
+	if (noreader[c] || !recs[w, c] || !hascpu[w, c])
+		s = s sprintf(" %11s", "-")
+	else
+		s = s sprintf(" %5.1f/%-5.1f", rusr[w, c] * 1000 / recs[w, c], \
+			      rsys[w, c] * 1000 / recs[w, c])
 	if (na[w, c])
 		s = s sprintf("  (%d window(s) n/a: %s)", na[w, c], why[w, c])
 	print s
@@ -174,9 +185,9 @@ END {
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		printf "\n== %s: %s\n", w, wdesc[w] != "" ? wdesc[w] : w
-		printf "%-26s %6s  %-11s %2s %8s %9s %8s %7s %8s\n", "configuration", \
+		printf "%-26s %6s  %-11s %2s %8s %9s %8s %7s %8s %11s\n", "configuration", \
 			"ratio", "min-max", "n", "conn/s", "recs/conn", "us/conn", \
-			"us/rec", "drops"
+			"us/rec", "drops", "rdr u/s"
 		for (j = 1; j <= no; j++)
 			if ((" " cfgs[w] " ") ~ (" " co[j] " "))
 				row(w, co[j])
