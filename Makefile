@@ -127,13 +127,15 @@ bench:
 
 # Each step of the record path timed in a tight loop in the VM (a
 # bench-only build, module/pathbench.c): where the time goes.  ROUNDS;
-# then each hook timed under the bench's churn: CHURN_ROUNDS, CHURN_SECS;
-# BASE=REV times REV's build beside today's.
+# then each hook timed under the bench's churn: CHURN_ROUNDS, CHURN_SECS,
+# CHURN_CONFIGS (none tc watch watch-noowner base); BASE=REV times REV's
+# build beside today's.
 bench-path:
 	@rc=0; for k in $(KERNELS); do \
 		$(if $(ROUNDS),ROUNDS='$(ROUNDS)') \
 		$(if $(CHURN_ROUNDS),CHURN_ROUNDS='$(CHURN_ROUNDS)') \
 		$(if $(CHURN_SECS),CHURN_SECS='$(CHURN_SECS)') \
+		$(if $(CHURN_CONFIGS),CHURN_CONFIGS='$(CHURN_CONFIGS)') \
 		$(if $(BASE),BASE='$(BASE)') \
 		lab/demo-vm.sh $$k path || rc=1; \
 	done; exit $$rc

@@ -56,11 +56,16 @@ IP=/iproute2/ip
 CHURN_ROUNDS=${CHURN_ROUNDS:-3}
 CHURN_SECS=${CHURN_SECS:-3}
 P=/sys/module/tcpclose/parameters/path_hooks
-CONFIGS="none tc"
+# "watch": the module with `tcpclose watch >/dev/null` reading, whose
+# read path times itself too, and whose own CPU time is counted.
+CONFIGS=${CHURN_CONFIGS:-none tc watch}
 [ -f /lib/modules/tcpclose-base.ko ] && CONFIGS="none tc base"
 win=0
+cpu_ms() {	# a process's user and system time, ms
+	awk '{ printf "%d %d\n", $14 * 10, $15 * 10 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
+}
 churn() {	# churn WORKLOAD CONFIG ROUND
-	local ns=pc$win args= res ko=/lib/modules/tcpclose.ko
+	local ns=pc$win args= res ko=/lib/modules/tcpclose.ko pid= c0= c1=
 	win=$((win + 1))
 	case $1 in 2threads) args="-t 2" ;; srvclose) args="-s" ;; esac
 	[ "$2" = base ] && ko=/lib/modules/tcpclose-base.ko
@@ -69,16 +74,35 @@ churn() {	# churn WORKLOAD CONFIG ROUND
 	"$IP" netns exec "$ns" sh -c 'ip link set lo up &&
 		echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets &&
 		bench_close -n 50 5 >/dev/null'
+	if [ "$2" = watch ] || [ "$2" = watch-noowner ]; then
+		if [ "$2" = watch ]; then
+			tcpclose watch >/dev/null 2>/tmp/watch.err &
+		else
+			tcpclose watch --no-owner >/dev/null 2>/tmp/watch.err &
+		fi
+		pid=$!
+		sleep 1
+	fi
 	[ "$2" != none ] && echo 0 >$P
+	[ -n "$pid" ] && c0=$(cpu_ms $pid)
 	# shellcheck disable=SC2086 # the workload's options
 	res=$("$IP" netns exec "$ns" bench_close $args "$CHURN_SECS")
+	if [ -n "$pid" ]; then
+		sleep 0.3	# the reader catches up
+		c1=$(cpu_ms $pid)
+		kill $pid
+		wait $pid 2>/dev/null
+	fi
 	# The namespace's TIME_WAIT sockets are killed as it goes (its
 	# purge runs in a workqueue): counted, so wait for it.
 	"$IP" netns del "$ns"
 	sleep 2
 	echo "raw: churn round=$3 workload=$1 config=$2 rate=${res%% *} conns=$(echo "$res" | cut -d' ' -f2)"
 	if [ "$2" != none ]; then
-		tr '\n' ' ' <$P | sed "s/^/raw: hooks round=$3 workload=$1 config=$2 /; s/ \$//"
+		{
+			tr '\n' ' ' <$P
+			[ -n "$pid" ] && echo $c0 $c1 | awk '{ printf "reader usr_ms=%d sys_ms=%d", $3 - $1, $4 - $2 }'
+		} | sed "s/^/raw: hooks round=$3 workload=$1 config=$2 /; s/ \$//"
 		echo
 		rmmod tcpclose
 	fi

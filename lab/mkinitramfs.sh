@@ -140,7 +140,7 @@ fi
 
 if [ "$mode" = bench ] || [ "$mode" = path ]; then
 	# The bench's knobs, passed on from `make bench ROUNDS=.. SECS=..`.
-	for v in ROUNDS SECS WORKLOADS CONFIGS CHURN_ROUNDS CHURN_SECS; do
+	for v in ROUNDS SECS WORKLOADS CONFIGS CHURN_ROUNDS CHURN_SECS CHURN_CONFIGS; do
 		[ -n "${!v:-}" ] && printf "%s='%s'\n" "$v" "${!v}"
 	done >"$stage/etc/bench.env"
 fi

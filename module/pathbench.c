@@ -393,7 +393,9 @@ static const char *const tc_pb_hook_names[TC_PB_HOOKS] = {
 	[TC_PB_DESTROY] = "destroy", [TC_PB_TW_SCHEDULE] = "tw_schedule",
 	[TC_PB_TW_PROCESS] = "tw_process", [TC_PB_TW_TIMER] = "tw_timer",
 	[TC_PB_TW_KILL] = "tw_kill", [TC_PB_RCV_ENTRY] = "rcv_entry",
-	[TC_PB_RCV_RETURN] = "rcv_return",
+	[TC_PB_RCV_RETURN] = "rcv_return", [TC_PB_READ] = "read",
+	[TC_PB_READ_REC] = "read_rec", [TC_PB_POLL] = "poll",
+	[TC_PB_WAKE] = "wake",
 };
 
 static const char *const tc_pb_part_names[TC_PB_PARTS] = {

@@ -72,6 +72,7 @@ static bool tc_dying;
 static void tc_reader_wake(struct irq_work *work)
 {
 	struct tc_reader *r = container_of(work, struct tc_reader, wake);
+	TC_PB_DECLARE_TIMER(TC_PB_WAKE);
 
 	wake_up_interruptible_all(&r->wq);
 }
@@ -282,8 +283,11 @@ static ssize_t tc_reader_copy(struct tc_reader *r, char __user *buf,
 	const size_t size = sizeof(struct tcpclose_event);
 	struct tc_ring *ring;
 	size_t done = 0;
+	TC_PB_DECLARE_TIMER(TC_PB_READ);
 
 	while (count - done >= size) {
+		TC_PB_DECLARE_TIMER(TC_PB_READ_REC);
+
 		ring = tc_reader_oldest(r);
 		if (!ring)
 			break;
@@ -363,6 +367,8 @@ ssize_t tc_reader_read(struct tc_reader *r, char __user *buf, size_t count,
 __poll_t tc_reader_poll(struct tc_reader *r, struct file *file,
 			poll_table *wait)
 {
+	TC_PB_DECLARE_TIMER(TC_PB_POLL);
+
 	if (tc_reader_start(r))
 		return EPOLLERR;
 	poll_wait(file, &r->wq, wait);
