@@ -167,8 +167,27 @@ struct watch {
 	struct owner_resolver owners;
 	struct tc_event_cols cols;
 	uint64_t offset, drops, end;
+	uint64_t drops_next;	/* CLOCK_MONOTONIC: ask again from then */
 	long shown;
 };
+
+/*
+ * Drops are asked for after a read at most once a second, and once more
+ * at the end, not after every read: for a reader in a network namespace
+ * the STATS ioctl counts the namespace's table entries by walking the
+ * whole table, with each bucket's lock, which the hooks take too.
+ */
+#define TC_DROPS_EVERY_NS 1000000000ULL
+
+static void check_drops(struct watch *w, int fd, int last)
+{
+	uint64_t now = mono_now_ns();
+
+	if (!last && now < w->drops_next)
+		return;
+	w->drops_next = now + TC_DROPS_EVERY_NS;
+	report_drops(fd, w->o->json, &w->drops);
+}
 
 /* One record; 1 when --count is reached. */
 static int show(struct watch *w, const struct tcpclose_event *ev)
@@ -253,9 +272,10 @@ static int drain(struct watch *w, int fd)
 		if (n < 0 || tc_flush_stdout())
 			return EXIT_ERROR;
 		if (n > 0)
-			return EXIT_OK;
-		report_drops(fd, w->o->json, &w->drops);
+			break;
+		check_drops(w, fd, 0);
 	}
+	check_drops(w, fd, 1);
 	return EXIT_OK;
 }
 
