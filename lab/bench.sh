@@ -19,11 +19,12 @@
 #   SECS       seconds per timed window (default 3)
 #   WORKLOADS  subset of: 1thread 2threads srvclose pinned
 #   CONFIGS    subset of: none ftrace tcpstates tc-noreader tc-watch tc-json
-#              bpftrace tc-probes tc-empty tc-notw  ("pinned" adds the
-#              control "spin"), and
+#              tc-watch-ns (watch in the churn's namespace, as in a
+#              container) bpftrace tc-probes tc-empty tc-notw  ("pinned"
+#              adds the control "spin"), and
 #              with `make bench BASE=REV`: tc-base-noreader tc-base-probes
-#              tc-base-watch, the same with the module (and, for
-#              tc-base-watch, the reader) built at REV
+#              tc-base-watch tc-base-watch-ns, the same with the module
+#              (and, for tc-base-watch*, the reader) built at REV
 #
 # Not set -e: a tracer that fails must be reported as n/a, not end the run.
 set -u
@@ -116,7 +117,7 @@ unavailable() {
 			grep -s "^$1: " /etc/bench-missing | head -n 1 | cut -d' ' -f2- | grep . ||
 				echo "$bin is not in the initramfs"
 		fi ;;
-	tc-base-watch)
+	tc-base-watch | tc-base-watch-ns)
 		[ -f "$BASE_KO" ] || echo "$BASE_KO is missing (make bench BASE=REV)"
 		command -v tcpclose-base >/dev/null ||
 			echo "the reader tcpclose-base is missing (make bench BASE=REV)" ;;
@@ -137,7 +138,7 @@ mark_broken() {
 	esac
 }
 
-# start_tool CONFIG PIN: sets PID (a reader or spinner, or empty) and, on
+# start_tool CONFIG PIN NS: sets PID (a reader or spinner, or empty) and, on
 # failure, REASON.
 start_tool() {
 	local pin=$2
@@ -160,7 +161,7 @@ start_tool() {
 	bpftrace)
 		$pin "$BPFTRACE" -e "$BT_PROG" >"$OUT" 2>"$ERR" &
 		PID=$! ;;
-	tc-noreader | tc-watch | tc-json | tc-probes | tc-empty | tc-notw | tc-base-*)
+	tc-noreader | tc-watch | tc-watch-ns | tc-json | tc-probes | tc-empty | tc-notw | tc-base-*)
 		local param= ko=$KO
 		case $1 in
 		*-probes) param=states=4096 ;;
@@ -177,6 +178,9 @@ start_tool() {
 		# The reader as it was at REV too: both halves before/after.
 		tc-base-watch) $pin tcpclose-base watch >"$OUT" 2>"$ERR" & PID=$! ;;
 		tc-json) $pin tcpclose watch --json >"$OUT" 2>"$ERR" & PID=$! ;;
+		# A reader in the churn's namespace (a container's).
+		tc-watch-ns) $pin "$IP" netns exec "$3" tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
+		tc-base-watch-ns) $pin "$IP" netns exec "$3" tcpclose-base watch >"$OUT" 2>"$ERR" & PID=$! ;;
 		esac ;;
 	*)
 		REASON="unknown configuration"
@@ -253,7 +257,7 @@ counters() {
 		rec=$(json_num recorded "$s")
 		drop=$(json_num dropped "$s")
 		case $1 in
-		tc-watch | tc-json | tc-base-watch)
+		tc-watch | tc-json | tc-base-watch | tc-watch-ns | tc-base-watch-ns)
 			wd=$(watch_dropped)
 			[ "$wd" -gt "${drop:-0}" ] && drop=$wd
 			echo "$l $l ${drop:-0} ${seen:-0}" ;;
@@ -348,7 +352,7 @@ window() {
 		return
 	fi
 	rc=0
-	start_tool "$c" "$pin" || rc=1
+	start_tool "$c" "$pin" "$ns" || rc=1
 	[ $rc = 0 ] && { warm_up "$c" "$ns" || rc=$?; }
 	if [ $rc != 0 ]; then
 		"$IP" netns del "$ns" 2>/dev/null

@@ -39,7 +39,7 @@ function add_once(list, item) {
 }
 
 BEGIN {
-	cfg_order = "none spin ftrace tcpstates bpftrace tc-noreader tc-probes tc-notw tc-empty tc-watch tc-json tc-base-noreader tc-base-probes tc-base-watch"
+	cfg_order = "none spin ftrace tcpstates bpftrace tc-noreader tc-probes tc-notw tc-empty tc-watch tc-json tc-watch-ns tc-base-noreader tc-base-probes tc-base-watch tc-base-watch-ns"
 	name["none"] = "no tracer"
 	name["spin"] = "control: spin on vCPU1"
 	name["ftrace"] = "ftrace + trace_pipe"
@@ -54,6 +54,8 @@ BEGIN {
 	name["tc-base-noreader"] = "base tcpclose, no reader"
 	name["tc-base-probes"] = "base tcpclose probes only"
 	name["tc-base-watch"] = "base tcpclose + watch"
+	name["tc-watch-ns"] = "tcpclose + watch in netns"
+	name["tc-base-watch-ns"] = "base + watch in netns"
 	noreader["none"] = noreader["spin"] = 1
 	noreader["tc-noreader"] = noreader["tc-probes"] = 1
 	noreader["tc-base-noreader"] = noreader["tc-base-probes"] = 1
@@ -211,5 +213,6 @@ END {
 		compare(w, "tc-noreader", "tc-base-noreader")
 		compare(w, "tc-probes", "tc-base-probes")
 		compare(w, "tc-watch", "tc-base-watch")
+		compare(w, "tc-watch-ns", "tc-base-watch-ns")
 	}
 }
