@@ -59,7 +59,7 @@ P=/sys/module/tcpclose/parameters/path_hooks
 # "watch": the module with `tcpclose watch >/dev/null` reading, whose
 # read path times itself too, and whose own CPU time is counted.
 CONFIGS=${CHURN_CONFIGS:-none tc watch}
-[ -f /lib/modules/tcpclose-base.ko ] && CONFIGS="none tc base"
+[ -f /lib/modules/tcpclose-base.ko ] && CONFIGS="$CONFIGS base"
 win=0
 cpu_ms() {	# a process's user and system time, ms
 	awk '{ printf "%d %d\n", $14 * 10, $15 * 10 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
@@ -70,7 +70,10 @@ churn() {	# churn WORKLOAD CONFIG ROUND
 	case $1 in 2threads) args="-t 2" ;; srvclose) args="-s" ;; esac
 	[ "$2" = base ] && ko=/lib/modules/tcpclose-base.ko
 	[ "$2" != none ] && { insmod "$ko" || return 1; }
-	"$IP" netns add "$ns" || return 1
+	if ! "$IP" netns add "$ns"; then
+		[ "$2" != none ] && rmmod tcpclose
+		return 1
+	fi
 	"$IP" netns exec "$ns" sh -c 'ip link set lo up &&
 		echo 1000000 >/proc/sys/net/ipv4/tcp_max_tw_buckets &&
 		bench_close -n 50 5 >/dev/null'
@@ -118,5 +121,5 @@ for r in $(seq 1 "$CHURN_ROUNDS"); do
 			churn "$w" "$c" "$r" || echo "bench-path: churn $w $c failed"
 		done
 	done
-done 2>&1 | tee /tmp/churn.raw | grep '^raw: '
+done 2>&1 | tee /tmp/churn.raw | grep -e '^raw: ' -e '^bench-path: ' -e 'insmod\|rmmod'
 awk -f /tests/bench_hooks.awk /tmp/churn.raw

@@ -377,6 +377,13 @@ window() {
 	fi
 	"$IP" netns del "$ns"
 	stop_tool "$c"
+	# watch tells its last drops as it exits (at most a second late).
+	case $c in
+	tc-watch | tc-json | tc-base-watch | tc-watch-ns | tc-base-watch-ns)
+		# shellcheck disable=SC2086 # "LINES RECS DROPS HOOKS"
+		set -- $after
+		[ "$(watch_dropped)" -gt "$3" ] && after="$1 $2 $(watch_dropped) $4" ;;
+	esac
 	tw=$(echo "$res" | tail -n +2 | tw_counts)
 	# shellcheck disable=SC2046 # "RATE CONNS SECS"
 	set -- $(echo "$res" | head -n 1)

@@ -29,6 +29,8 @@ function add(key, val) { vals[key] = vals[key] " " val }
 }
 /^raw: hooks / {
 	delete f
+	delete hits; delete hc; delete pc
+	cyc = ns = tmr = 0
 	for (i = 3; i <= 5; i++) { split($i, a, "="); f[a[1]] = a[2] }
 	id0 = f["workload"] SUBSEP f["round"] SUBSEP f["config"]
 	for (i = 3; i <= NF; i++) {
@@ -39,6 +41,11 @@ function add(key, val) { vals[key] = vals[key] " " val }
 		if ($i == "part") { p = $(i + 1); pc[p] = kv($(i + 2), "cycles"); if (!(p in pseen)) { pseen[p] = 1; porder[++np] = p } }
 	}
 	id = f["workload"] SUBSEP f["round"] SUBSEP f["config"]
+	# A build without the timers (BASE before them) has no path_hooks.
+	if (!cyc) {
+		notimers[f["config"]] = 1
+		next
+	}
 	hk[id] = 1
 	nspc = ns / cyc
 	total = 0
@@ -61,6 +68,8 @@ function row(label, key, fmt,   j) {
 	printf "\n"
 }
 END {
+	for (c in notimers)
+		printf "%s: the build has no hook timers (path_hooks): its hooks lines are left out\n", c
 	for (i = 1; i <= nw; i++) {
 		w = order[i]
 		th = w == "2threads" ? 2 : 1

@@ -74,6 +74,12 @@ if [ "$mode" = bench ]; then
 	# defaults, 5 s each with setup, plus bpftrace's starts), and boot.
 	secs=${SECS:-3}
 	tmo=${VM_TIMEOUT:-$((600 + ${ROUNDS:-7} * 36 * (${secs%%.*} + 10)))}
+elif [ "$mode" = path ]; then
+	# The steps (about 10 s a round), then the churn: 3 workloads a
+	# round, each configuration CHURN_SECS plus about 8 s of setup.
+	set -- ${CHURN_CONFIGS:-none tc watch} ${BASE:+base}
+	secs=${CHURN_SECS:-3}
+	tmo=${VM_TIMEOUT:-$((600 + ${ROUNDS:-9} * 10 + ${CHURN_ROUNDS:-3} * 3 * $# * (${secs%%.*} + 8)))}
 fi
 say "booting $krel ($mode)"
 rc=0
@@ -85,7 +91,9 @@ if [ "$mode" = bench ] || [ "$mode" = path ]; then
 	raw=$CACHE/bench/$krel-$([ "$mode" = path ] && echo path-)$(date +%Y%m%d-%H%M%S).txt
 	tr -d '\r' <"$obj/$mode.log" | grep '^raw: ' >"$raw" || true
 	if [ -s "$raw" ]; then
-		say "raw numbers: $raw (tables again: awk -f lab/bench_report.awk $raw)"
+		report=bench_report.awk
+		[ "$mode" = path ] && report=bench_hooks.awk
+		say "raw numbers: $raw (tables again: awk -f lab/$report $raw)"
 	else
 		rm -f "$raw"
 		say "no raw numbers in $obj/$mode.log"

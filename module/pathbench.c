@@ -177,6 +177,7 @@ enum {
 static void tc_pb_transition(struct tc_pb_ctx *c, int oldstate, int newstate,
 			     int skip)
 {
+	bool rec = tc_recording(oldstate, newstate);
 	struct tc_table_info old = {};
 	struct tcpclose_event ev;
 	u64 cookie;
@@ -185,10 +186,13 @@ static void tc_pb_transition(struct tc_pb_ctx *c, int oldstate, int newstate,
 	cookie = tc_sock_cookie(c->sk);
 	if (newstate == TCP_CLOSE && tc_handoff_take(cookie))
 		return;
+	/* As tc_record_transition(): no reader, no record built. */
 	if (skip & TC_PB_INIT)
 		ev = c->ev;
-	else
+	else if (rec)
 		tc_event_init(&ev);
+	else
+		tc_event_begin(&ev);
 	ev.cookie = cookie;
 	if (newstate == TCP_CLOSE && tc_abort_take(c->sk))
 		ev.reason = TCPCLOSE_REASON_KILLED;
@@ -201,7 +205,7 @@ static void tc_pb_transition(struct tc_pb_ctx *c, int oldstate, int newstate,
 				!tc_state_tracked(oldstate), &old);
 	if (!(skip & TC_PB_HIST))
 		tc_event_duration(&ev, &old, sock_net(c->sk));
-	if (!(skip & TC_PB_EMIT) && tc_state_wanted(oldstate, newstate))
+	if (!(skip & TC_PB_EMIT) && rec)
 		tc_emit(&ev);
 }
 

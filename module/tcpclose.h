@@ -58,7 +58,8 @@ enum tc_pb_hook {
 	TC_PB_RCV_ENTRY,
 	TC_PB_RCV_RETURN,
 	TC_PB_READ,		/* a reader's read(): one tc_reader_copy() */
-	TC_PB_READ_REC,		/* one record of it: merge, copy, consume */
+	TC_PB_READ_REC,		/* one record of it: merge, copy, consume
+				 * (and the empty merge that ends a read) */
 	TC_PB_POLL,		/* a reader's poll() */
 	TC_PB_WAKE,		/* the irq_work that wakes a reader */
 	TC_PB_HOOKS

@@ -168,14 +168,16 @@ struct watch {
 	struct tc_event_cols cols;
 	uint64_t offset, drops, end;
 	uint64_t drops_next;	/* CLOCK_MONOTONIC: ask again from then */
+	int unchecked;		/* records read since drops were asked for */
 	long shown;
 };
 
 /*
- * Drops are asked for after a read at most once a second, and once more
- * at the end, not after every read: for a reader in a network namespace
- * the STATS ioctl counts the namespace's table entries by walking the
- * whole table, with each bucket's lock, which the hooks take too.
+ * Drops are asked for at most once a second, and once more at the end,
+ * not after every read: for a reader in a network namespace the STATS
+ * ioctl counts the namespace's table entries by walking the whole table,
+ * with each bucket's lock, which the hooks take too.  Only after records
+ * were read: a ring that dropped was full, so a read follows.
  */
 #define TC_DROPS_EVERY_NS 1000000000ULL
 
@@ -183,9 +185,10 @@ static void check_drops(struct watch *w, int fd, int last)
 {
 	uint64_t now = mono_now_ns();
 
-	if (!last && now < w->drops_next)
+	if (!w->unchecked || (!last && now < w->drops_next))
 		return;
 	w->drops_next = now + TC_DROPS_EVERY_NS;
+	w->unchecked = 0;
 	report_drops(fd, w->o->json, &w->drops);
 }
 
@@ -249,7 +252,7 @@ static int io_error(const char *what, int err)
  * or the stream's (end of file, an error: status 1, so that a service
  * manager restarts it).
  */
-static int drain(struct watch *w, int fd)
+static int drain_loop(struct watch *w, int fd)
 {
 	/* Records carry their size: room for the largest a u16 can say. */
 	static char buf[65536] __attribute__((aligned(8)));
@@ -259,6 +262,7 @@ static int drain(struct watch *w, int fd)
 	while (!stop && (!w->end || mono_now_ns() < w->end)) {
 		if (poll(&p, 1, 200) < 0 && errno != EINTR)
 			return io_error("poll", errno);
+		check_drops(w, fd, 0);
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0) {
 			fprintf(stderr, "tcpclose: the module is going away; stream ended\n");
@@ -268,15 +272,23 @@ static int drain(struct watch *w, int fd)
 			continue;
 		if (n < 0)
 			return io_error("read", errno);
+		w->unchecked = 1;
 		n = show_all(w, buf, n);
 		if (n < 0 || tc_flush_stdout())
 			return EXIT_ERROR;
 		if (n > 0)
 			break;
-		check_drops(w, fd, 0);
 	}
-	check_drops(w, fd, 1);
 	return EXIT_OK;
+}
+
+/* Whatever ends the stream, the drops since the last report are told. */
+static int drain(struct watch *w, int fd)
+{
+	int rc = drain_loop(w, fd);
+
+	check_drops(w, fd, 1);
+	return rc;
 }
 
 static int stream(int fd, const struct watch_opts *o)
