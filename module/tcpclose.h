@@ -58,8 +58,10 @@ enum tc_pb_hook {
 	TC_PB_RCV_ENTRY,
 	TC_PB_RCV_RETURN,
 	TC_PB_READ,		/* a reader's read(): one tc_reader_copy() */
-	TC_PB_READ_REC,		/* one record of it: merge, copy, consume
-				 * (and the empty merge that ends a read) */
+	/* One record of it (merge, copy, consume), and the empty merge
+	 * that ends each read().
+	 */
+	TC_PB_READ_REC,
 	TC_PB_POLL,		/* a reader's poll() */
 	TC_PB_WAKE,		/* the irq_work that wakes a reader */
 	TC_PB_HOOKS
