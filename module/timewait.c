@@ -141,10 +141,9 @@ static void tc_tw_fill(struct tcpclose_event *ev,
 static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 			u8 newstate, u8 reason)
 {
+	bool rec = tc_recording(oldstate, newstate);
 	struct tc_table_info old;
 	struct tcpclose_event ev;
-
-	bool rec = tc_recording(oldstate, newstate);
 
 	tc_count_seen();
 	tc_tw_fill(&ev, tw, rec);
