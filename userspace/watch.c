@@ -176,8 +176,9 @@ struct watch {
  * Drops are asked for at most once a second, and once more at the end,
  * not after every read: for a reader in a network namespace the STATS
  * ioctl counts the namespace's table entries by walking the whole table,
- * with each bucket's lock, which the hooks take too.  Only after records
- * were read: a ring that dropped was full, so a read follows.
+ * with each bucket's lock, which the hooks take too.  Before the end,
+ * only after records were read: a ring that dropped was full, so a read
+ * follows.
  */
 #define TC_DROPS_EVERY_NS 1000000000ULL
 
@@ -185,7 +186,7 @@ static void check_drops(struct watch *w, int fd, int last)
 {
 	uint64_t now = mono_now_ns();
 
-	if (!w->unchecked || (!last && now < w->drops_next))
+	if (!last && (!w->unchecked || now < w->drops_next))
 		return;
 	w->drops_next = now + TC_DROPS_EVERY_NS;
 	w->unchecked = 0;
