@@ -6,13 +6,21 @@
  * rides with the ACK of the client's (a FIN+ACK is one record, not two):
  * the client shuts down and waits for FIN_WAIT2 before the server closes.
  * (In the debug lane a delayed ACK outlasted a fixed 20 ms: one short.)
+ *
+ * Beside it `tcpclose watch --json` writes into a pipe nobody reads until
+ * the connections are done: it falls behind, its own stream drops, and
+ * what it reports (lines and drops) must add up to the same records.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "lib.h"
 
@@ -44,16 +52,106 @@ static void shut_until_fin_wait2(int fd)
 	tap_bail("no FIN_WAIT2 within 5 s");
 }
 
+/* watch --json into a small pipe, which the caller leaves unread. */
+static pid_t start_watch(int *out)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		tap_bail("pipe: %m");
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	pid = fork();
+	if (pid < 0)
+		tap_bail("fork: %m");
+	if (!pid) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(READER, READER, "watch", "--json", "--no-owner",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
+/* Until n streams are open: watch's has started. */
+static void wait_streams(int fd, unsigned int n)
+{
+	struct tcpclose_stats st;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		tc_get_stats(fd, &st);
+		if (st.readers >= n)
+			return;
+		sleep_ms(10);
+	}
+	tap_bail("watch's stream did not start within 5 s");
+}
+
+/*
+ * All that watch writes: until it has been quiet for a second (it read
+ * everything), then SIGTERM, then up to its end of output.
+ */
+static char *read_watch(pid_t pid, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap + 1);
+	int quiet = 0;
+	ssize_t n;
+
+	while (buf) {
+		if (poll(&p, 1, 1000) == 0) {
+			if (quiet++ == 0)
+				kill(pid, SIGTERM);
+			else if (quiet > 10)
+				tap_bail("watch did not end within 10 s of SIGTERM");
+			continue;
+		}
+		if (len == cap)
+			buf = realloc(buf, (cap *= 2) + 1);
+		n = buf ? read(fd, buf + len, cap - len) : -1;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	if (!buf)
+		tap_bail("out of memory");
+	buf[len] = 0;
+	close(fd);
+	waitpid(pid, NULL, 0);
+	return buf;
+}
+
+/* The last "drops" object's total; 0 when there is none. */
+static unsigned long long last_total_dropped(const char *out)
+{
+	const char *key = "\"total_dropped\":", *p, *last = NULL;
+
+	for (p = strstr(out, key); p; p = strstr(p + 1, key))
+		last = p;
+	return last ? strtoull(last + strlen(key), NULL, 10) : 0;
+}
+
 int main(void)
 {
 	struct evlist l = { 0 };
 	struct tcpclose_stats st;
 	struct tcpclose_cpu_stats *cpu;
 	uint64_t sum_drop = 0, sum_rec = 0, ncpu;
-	int fd, lfd, cfd, sfd, port = 0, i;
+	unsigned long long wdrop;
+	int fd, lfd, cfd, sfd, port = 0, i, wfd, wlines;
+	pid_t wpid;
+	char *wout;
 
-	tap_plan(6);
+	tap_plan(8);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	wpid = start_watch(&wfd);
+	wait_streams(fd, 2);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
 	for (i = 0; i < CONNS; i++) {
 		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
@@ -98,6 +196,18 @@ int main(void)
 	tap_check(sum_drop == st.dropped && sum_rec == st.recorded,
 		  "per-CPU counters add up to the totals");
 	tap_check(st.ring_size == 16, "ring_size parameter in effect");
+
+	wout = read_watch(wpid, wfd);
+	wlines = count_of(wout, "\"type\":\"transition\"");
+	wdrop = last_total_dropped(wout);
+	tap_info("watch, its output unread meanwhile: %d records shown, %llu dropped reported",
+		 wlines, wdrop);
+	tap_check(wdrop > 0 && count_of(wout, "\"type\":\"drops\"") > 0,
+		  "watch, falling behind, reports its stream's drops");
+	tap_check(wlines + wdrop == st.recorded + st.dropped,
+		  "watch's records shown + drops reported == the records of a stream beside it (%llu)",
+		  (unsigned long long)(st.recorded + st.dropped));
+	free(wout);
 
 	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
 	sfd = tcp_accept(lfd);
