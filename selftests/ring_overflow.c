@@ -92,39 +92,68 @@ static void wait_streams(int fd, unsigned int n)
 	tap_bail("watch's stream did not start within 5 s");
 }
 
-/*
- * All that watch writes: until it has been quiet for a second (it read
- * everything), then SIGTERM, then up to its end of output.
- */
-static char *read_watch(pid_t pid, int fd)
+/* watch's output so far, read from its pipe. */
+struct wout {
+	char *buf;
+	size_t len, cap;
+};
+
+/* What comes within ms; 0 when nothing, -1 at its end. */
+static int wout_read(struct wout *o, int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap + 1);
-	int quiet = 0;
 	ssize_t n;
 
-	while (buf) {
-		if (poll(&p, 1, 1000) == 0) {
-			if (quiet++ == 0)
-				kill(pid, SIGTERM);
-			else if (quiet > 10)
-				tap_bail("watch did not end within 10 s of SIGTERM");
-			continue;
-		}
-		if (len == cap)
-			buf = realloc(buf, (cap *= 2) + 1);
-		n = buf ? read(fd, buf + len, cap - len) : -1;
-		if (n <= 0)
-			break;
-		len += n;
+	if (poll(&p, 1, ms) == 0)
+		return 0;
+	if (o->cap - o->len < 4096) {
+		o->cap = o->cap ? o->cap * 2 : 1 << 16;
+		o->buf = realloc(o->buf, o->cap + 1);
+		if (!o->buf)
+			tap_bail("out of memory");
 	}
-	if (!buf)
-		tap_bail("out of memory");
-	buf[len] = 0;
+	n = read(fd, o->buf + o->len, o->cap - o->len);
+	if (n <= 0)
+		return -1;
+	o->len += n;
+	o->buf[o->len] = 0;
+	return 1;
+}
+
+/*
+ * Lets watch catch up, then makes a marker connection and reads until its
+ * last record (the server's LAST_ACK > CLOSE) is shown: every record
+ * before it was shown or dropped.  A marker that finds the rings still
+ * full is dropped itself: another follows.  Then SIGTERM, and the rest.
+ */
+static void read_watch(struct wout *o, pid_t pid, int fd, int lfd, int port)
+{
+	char want[128];
+	int i, t, cfd, sfd;
+
+	while (wout_read(o, fd, 1000) > 0)
+		;
+	for (i = 0; i < 10; i++) {
+		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+		sfd = tcp_accept(lfd);
+		snprintf(want, sizeof(want),
+			 "\"remote\":\"127.0.0.1:%d\",\"old\":\"LAST_ACK\",\"new\":\"CLOSE\"",
+			 local_port(cfd));
+		shut_until_fin_wait2(cfd);
+		close(cfd);
+		close(sfd);
+		for (t = 0; t < 20 && !(o->buf && strstr(o->buf, want)); t++)
+			wout_read(o, fd, 100);
+		if (o->buf && strstr(o->buf, want))
+			break;
+	}
+	if (i == 10)
+		tap_bail("watch never showed a marker connection's end");
+	kill(pid, SIGTERM);
+	for (t = 0; t < 100 && wout_read(o, fd, 100) >= 0; t++)
+		;
 	close(fd);
 	waitpid(pid, NULL, 0);
-	return buf;
 }
 
 /* The last "drops" object's total; 0 when there is none. */
@@ -145,8 +174,8 @@ int main(void)
 	uint64_t sum_drop = 0, sum_rec = 0, ncpu;
 	unsigned long long wdrop;
 	int fd, lfd, cfd, sfd, port = 0, i, wfd, wlines;
+	struct wout wout = { 0 };
 	pid_t wpid;
-	char *wout;
 
 	tap_plan(8);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
@@ -197,17 +226,19 @@ int main(void)
 		  "per-CPU counters add up to the totals");
 	tap_check(st.ring_size == 16, "ring_size parameter in effect");
 
-	wout = read_watch(wpid, wfd);
-	wlines = count_of(wout, "\"type\":\"transition\"");
-	wdrop = last_total_dropped(wout);
+	read_watch(&wout, wpid, wfd, lfd, port);
+	/* The markers' records too: both streams got them. */
+	tc_get_stats(fd, &st);
+	wlines = count_of(wout.buf, "\"type\":\"transition\"");
+	wdrop = last_total_dropped(wout.buf);
 	tap_info("watch, its output unread meanwhile: %d records shown, %llu dropped reported",
 		 wlines, wdrop);
-	tap_check(wdrop > 0 && count_of(wout, "\"type\":\"drops\"") > 0,
+	tap_check(wdrop > 0 && count_of(wout.buf, "\"type\":\"drops\"") > 0,
 		  "watch, falling behind, reports its stream's drops");
 	tap_check(wlines + wdrop == st.recorded + st.dropped,
 		  "watch's records shown + drops reported == the records of a stream beside it (%llu)",
 		  (unsigned long long)(st.recorded + st.dropped));
-	free(wout);
+	free(wout.buf);
 
 	cfd = tcp_connect(AF_INET, "127.0.0.1", port);
 	sfd = tcp_accept(lfd);
