@@ -100,19 +100,17 @@ u64 tc_tw_cookie(struct inet_timewait_sock *tw)
 }
 
 /*
- * What the live table and the histograms need of a transition no reader
- * will get: its time, everything else zero for tc_fill_sock() to fill.
+ * The time, everything else zero for tc_fill_sock() to fill: what the live
+ * table and the histograms need.  For a @record (a reader will get it),
+ * also the header of every record, and who ran it when that means
+ * something.
  */
-void tc_event_begin(struct tcpclose_event *ev)
+void tc_event_init(struct tcpclose_event *ev, bool record)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->ts_ns = ktime_get_ns();
-}
-
-/* The header of every record, and who ran it when that means something. */
-void tc_event_init(struct tcpclose_event *ev)
-{
-	tc_event_begin(ev);
+	if (!record)
+		return;
 	ev->size = sizeof(*ev);
 	ev->version = TCPCLOSE_ABI_VERSION;
 	ev->cpu = raw_smp_processor_id();

@@ -126,10 +126,7 @@ void tc_record_transition(struct sock *sk, int oldstate, int newstate,
 		return;
 	TC_PB_PART(TC_PB_P_COOKIE);
 	rec = tc_recording(oldstate, newstate);
-	if (rec)
-		tc_event_init(&ev);
-	else
-		tc_event_begin(&ev);
+	tc_event_init(&ev, rec);
 	TC_PB_PART(TC_PB_P_INIT);
 	ev.flags |= flags;
 	ev.cookie = cookie;
@@ -193,7 +190,7 @@ static void tc_destroy_probe(void *data, struct sock *sk)
 	if (tc_probes_empty() || !cookie || sk->sk_protocol != IPPROTO_TCP ||
 	    !tc_table_destroyed(cookie, &old))
 		return;
-	tc_event_init(&ev);
+	tc_event_init(&ev, true);
 	ev.flags |= TCPCLOSE_F_LATE;
 	ev.cookie = cookie;
 	tc_fill_sock(&ev, sk);

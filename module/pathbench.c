@@ -89,7 +89,7 @@ static void tc_pb_memset(struct tc_pb_ctx *c)
 
 static void tc_pb_event_init(struct tc_pb_ctx *c)
 {
-	tc_event_init(&c->ev);
+	tc_event_init(&c->ev, true);
 }
 
 static void tc_pb_cookie(struct tc_pb_ctx *c)
@@ -189,10 +189,8 @@ static void tc_pb_transition(struct tc_pb_ctx *c, int oldstate, int newstate,
 	/* As tc_record_transition(): no reader, no record built. */
 	if (skip & TC_PB_INIT)
 		ev = c->ev;
-	else if (rec)
-		tc_event_init(&ev);
 	else
-		tc_event_begin(&ev);
+		tc_event_init(&ev, rec);
 	ev.cookie = cookie;
 	if (newstate == TCP_CLOSE && tc_abort_take(c->sk))
 		ev.reason = TCPCLOSE_REASON_KILLED;
@@ -421,7 +419,6 @@ void tc_pb_part(struct tc_pb_timer *t, enum tc_pb_part part)
 	if (!t->t0)
 		return;
 	now = get_cycles();
-
 	this_cpu_add(tc_pb_count.part[part], now - (t->last ?: t->t0));
 	t->last = now;
 }

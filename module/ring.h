@@ -17,10 +17,11 @@
  * reader lags, on every attempt when the ring is full), not once per
  * record, so a reader draining the ring does not bounce the producer's
  * lines.  If tail says full too, count a drop and return.  Otherwise claim
- * position head with a CPU-local compare-and-swap of head -> head + 1.  A softirq or
- * hardirq that interrupts a process-context producer on the same CPU
- * simply claims the next position: the CAS fails for whichever writer was
- * interrupted between its read and its CAS, and that writer retries.  Such
+ * position head with a CPU-local compare-and-swap of head -> head + 1.
+ * A softirq or hardirq that interrupts a process-context producer on the
+ * same CPU simply claims the next position: the CAS fails for whichever
+ * writer was interrupted between its read and its CAS, and that writer
+ * retries.  Such
  * a writer may also load a tail already past the head it read (the nested
  * writer's record was committed and consumed meanwhile): the distance is
  * then negative, not full, and the failing CAS retries.  No writer ever

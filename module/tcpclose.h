@@ -44,8 +44,8 @@ static inline bool tc_probes_empty(void)
  * times itself under real connections (pathbench.c), as a whole and, in a
  * transition, part by part, so that the bench can say where a real
  * connection's cost goes, cold memory included.  TC_PB_DECLARE_TIMER(hook)
- * is the hook's last declaration; TC_PB_PART(part) ends a part.  Nothing in other
- * builds.
+ * is the hook's last declaration; TC_PB_PART(part) ends a part.  Nothing
+ * in other builds.
  */
 enum tc_pb_hook {
 	TC_PB_OPEN,		/* a transition filtered out (open path) */
@@ -70,7 +70,7 @@ enum tc_pb_hook {
 enum tc_pb_part {
 	TC_PB_P_FILTER,		/* up to the transition being wanted */
 	TC_PB_P_COOKIE,		/* the cookie and the handoff lookup */
-	TC_PB_P_INIT,		/* tc_event_init() */
+	TC_PB_P_INIT,		/* tc_event_init(), a record's or not */
 	TC_PB_P_FILL,		/* the abort lookup, tc_fill_sock() */
 	TC_PB_P_TABLE,		/* tc_table_update() */
 	TC_PB_P_HIST,		/* tc_event_duration(): the histograms */
@@ -155,6 +155,7 @@ static inline bool tc_recording(int oldstate, int newstate)
 {
 	return READ_ONCE(tc_nr_readers) && tc_state_wanted(oldstate, newstate);
 }
+
 struct tc_reader;
 struct tc_reader *tc_reader_open(void);
 void tc_reader_release(struct tc_reader *r);
@@ -171,8 +172,7 @@ void tc_readers_write(const struct tcpclose_event *ev);
 void tc_readers_shutdown(void);
 
 /* event.c: filling records from sockets. */
-void tc_event_begin(struct tcpclose_event *ev);
-void tc_event_init(struct tcpclose_event *ev);
+void tc_event_init(struct tcpclose_event *ev, bool record);
 void tc_event_duration(struct tcpclose_event *ev,
 		       const struct tc_table_info *old, const struct net *net);
 void tc_fill_common(struct tcpclose_event *ev, const struct sock_common *skc,

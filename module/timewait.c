@@ -127,10 +127,7 @@ static bool tc_note_valid(const struct tc_tw_note *n, const void *sk)
 static void tc_tw_fill(struct tcpclose_event *ev,
 		       struct inet_timewait_sock *tw, bool rec)
 {
-	if (rec)
-		tc_event_init(ev);
-	else
-		tc_event_begin(ev);
+	tc_event_init(ev, rec);
 	ev->flags |= TCPCLOSE_F_TIMEWAIT;
 	ev->cookie = tc_tw_cookie(tw);
 	tc_fill_common(ev, &tw->__tw_common, tw->tw_sport);
@@ -166,7 +163,7 @@ static void tc_tw_event(struct inet_timewait_sock *tw, u8 oldstate,
 static void tc_tw_handoff(struct inet_timewait_sock *tw)
 {
 	struct tc_table_info old;
-	/* The states are known only under the lock: tc_recording() after. */
+	/* The states are known only under the lock: the mask is asked there. */
 	bool readers = READ_ONCE(tc_nr_readers);
 	struct tcpclose_event ev;
 	unsigned long flags;
