@@ -230,6 +230,14 @@ warm_up() {
 	done
 }
 
+# The configurations whose reader is `tcpclose watch` (its drops on stderr).
+is_watch() {
+	case $1 in
+	tc-watch | tc-json | tc-base-watch | tc-watch-ns | tc-base-watch-ns) return 0 ;;
+	esac
+	return 1
+}
+
 # The dropped total that `tcpclose watch` last reported on stderr, for its
 # own stream ("... (total N; ...").
 watch_dropped() {
@@ -256,14 +264,13 @@ counters() {
 		seen=$(json_num seen "$s")
 		rec=$(json_num recorded "$s")
 		drop=$(json_num dropped "$s")
-		case $1 in
-		tc-watch | tc-json | tc-base-watch | tc-watch-ns | tc-base-watch-ns)
+		if is_watch "$1"; then
 			wd=$(watch_dropped)
 			[ "$wd" -gt "${drop:-0}" ] && drop=$wd
-			echo "$l $l ${drop:-0} ${seen:-0}" ;;
-		*)
-			echo "$l $(( ${rec:-0} + ${drop:-0} )) ${drop:-0} ${seen:-0}" ;;
-		esac ;;
+			echo "$l $l ${drop:-0} ${seen:-0}"
+		else
+			echo "$l $(( ${rec:-0} + ${drop:-0} )) ${drop:-0} ${seen:-0}"
+		fi ;;
 	*) echo "0 0 0 0" ;;
 	esac
 }
@@ -378,12 +385,11 @@ window() {
 	"$IP" netns del "$ns"
 	stop_tool "$c"
 	# watch tells its last drops as it exits (at most a second late).
-	case $c in
-	tc-watch | tc-json | tc-base-watch | tc-watch-ns | tc-base-watch-ns)
-		# shellcheck disable=SC2086 # "LINES RECS DROPS HOOKS"
-		set -- $after
-		[ "$(watch_dropped)" -gt "$3" ] && after="$1 $2 $(watch_dropped) $4" ;;
-	esac
+	if is_watch "$c"; then
+		# shellcheck disable=SC2086,SC2046 # "LINES RECS DROPS HOOKS" and a count
+		set -- $after $(watch_dropped)
+		[ "$5" -gt "$3" ] && after="$1 $2 $5 $4"
+	fi
 	tw=$(echo "$res" | tail -n +2 | tw_counts)
 	# shellcheck disable=SC2046 # "RATE CONNS SECS"
 	set -- $(echo "$res" | head -n 1)

@@ -31,16 +31,15 @@ function add(key, val) { vals[key] = vals[key] " " val }
 	delete f
 	delete hits; delete hc; delete pc
 	cyc = ns = tmr = 0
+	# "round=R workload=W config=C", then the path_hooks lines.
 	for (i = 3; i <= 5; i++) { split($i, a, "="); f[a[1]] = a[2] }
-	id0 = f["workload"] SUBSEP f["round"] SUBSEP f["config"]
-	for (i = 3; i <= NF; i++) {
-		if ($i ~ /=/) { split($i, a, "="); f[a[1]] = a[2] }
+	id = f["workload"] SUBSEP f["round"] SUBSEP f["config"]
+	for (i = 6; i <= NF; i++) {
 		if ($i == "calib") { cyc = kv($(i + 1), "cycles"); ns = kv($(i + 2), "ns"); tmr = kv($(i + 3), "timer") }
 		if ($i == "hook") { h = $(i + 1); hits[h] = kv($(i + 2), "hits"); hc[h] = kv($(i + 3), "cycles"); if (!(h in hseen)) { hseen[h] = 1; horder[++nh] = h } }
-		if ($i == "reader") { rusr[id0] = kv($(i + 1), "usr_ms"); rsys[id0] = kv($(i + 2), "sys_ms") }
+		if ($i == "reader") { rusr[id] = kv($(i + 1), "usr_ms"); rsys[id] = kv($(i + 2), "sys_ms") }
 		if ($i == "part") { p = $(i + 1); pc[p] = kv($(i + 2), "cycles"); if (!(p in pseen)) { pseen[p] = 1; porder[++np] = p } }
 	}
-	id = f["workload"] SUBSEP f["round"] SUBSEP f["config"]
 	# A build without the timers (BASE before them) has no path_hooks.
 	if (!cyc) {
 		notimers[f["config"]] = 1
