@@ -181,12 +181,30 @@ start_tool() {
 		# A reader in the churn's namespace (a container's).
 		tc-watch-ns) $pin "$IP" netns exec "$3" tcpclose watch >"$OUT" 2>"$ERR" & PID=$! ;;
 		tc-base-watch-ns) $pin "$IP" netns exec "$3" tcpclose-base watch >"$OUT" 2>"$ERR" & PID=$! ;;
-		esac ;;
+		esac
+		is_watch "$1" && ! stream_started && return 1
+		return 0 ;;
 	*)
 		REASON="unknown configuration"
 		return 1 ;;
 	esac
 	return 0
+}
+
+# Waits (up to 30 s) for watch's stream to start, before any traffic: the
+# first stream arms a kprobe, and patching its call site while segments
+# run through it trips qemu's multi-threaded TCG (selftests.rst).
+stream_started() {
+	local i=0 n
+	while [ $i -lt 300 ]; do
+		n=$(json_num readers "$(tcpclose stats --json 2>/dev/null)")
+		[ "${n:-0}" -ge 1 ] && return 0
+		alive "$PID" || { REASON="exited at start: $(last_err)"; return 1; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	REASON="no stream within 30 s: $(last_err)"
+	return 1
 }
 
 stop_tool() {

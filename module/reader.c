@@ -62,9 +62,9 @@ static DEFINE_SPINLOCK(tc_readers_lock);
  * Streams in the list.  Without one the record path skips the list and
  * its RCU section (tc_emit()).  Counted before a stream joins and after
  * it left, so a hook that could find a stream sees it non-zero.  Not a
- * static key: patching code on every reader's open and close trips the
- * emulator's cross-vCPU text-patching hazard (Documentation/selftests.rst),
- * for no measurable gain over one load.
+ * static key: it would patch code when the first stream starts and the
+ * last ends, for no measurable gain over one load.  The FIN+ACK kretprobe
+ * is armed then (tc_segment_get()), because it costs measurably.
  */
 unsigned int tc_nr_readers;
 static bool tc_dying;
@@ -166,8 +166,12 @@ static int tc_reader_start(struct tc_reader *r)
 	mutex_lock(&r->lock);
 	if (!r->started) {
 		err = tc_reader_alloc_rings(r);
-		if (!err)
+		if (!err) {
+			tc_segment_get();
 			err = tc_reader_join(r);
+			if (err)
+				tc_segment_put();
+		}
 		if (err)
 			tc_reader_free_rings(r);
 		else	/* Pairs with smp_load_acquire() above and in stats. */
@@ -188,6 +192,7 @@ void tc_reader_release(struct tc_reader *r)
 		synchronize_rcu();
 		irq_work_sync(&r->wake);
 		tc_reader_free_rings(r);
+		tc_segment_put();
 	}
 	kfree(rcu_access_pointer(r->filter));
 	if (r->pidns)

@@ -4,9 +4,18 @@
  * carries a FIN tells a FIN_WAIT1 > FIN_WAIT2 transition that TIME_WAIT
  * follows within the same segment (see hooks.c).  A kretprobe marks the
  * end of the segment, where a record held back for merging is released.
+ *
+ * Only a record is ever merged, so the kretprobe is armed only while a
+ * reader's stream exists (tc_segment_get()/put()): a host that keeps the
+ * module loaded for its table and histograms does not pay, on every
+ * handshake and close segment, for the costliest of its hooks (the
+ * bench's no-reader rate, Documentation/admin-guide.rst).  Arming patches
+ * the function's ftrace site, which sleeps: done when the first stream
+ * starts and the last one ends, in process context.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -15,6 +24,9 @@
 /* This CPU's segment with a FIN at a FIN_WAIT1 socket, in softirq. */
 static DEFINE_PER_CPU(const struct sock *, tc_segment_sk);
 static bool tc_segment_on;
+/* Streams that want the kretprobe armed; arming and disarming under it. */
+static DEFINE_MUTEX(tc_segment_lock);
+static unsigned int tc_segment_users;
 
 /* The pointer is compared only, never dereferenced. */
 bool tc_segment_has_fin(const struct sock *sk)
@@ -62,7 +74,10 @@ static struct kretprobe tc_rcv_krp = {
 	.handler = tc_rcv_return,
 };
 
-/* Without it, FIN+ACK reads FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT: not fatal. */
+/*
+ * Without it, FIN+ACK reads FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT: not fatal.
+ * Registered disarmed: the first stream arms it.
+ */
 void tc_segment_init(void)
 {
 	int err;
@@ -70,11 +85,45 @@ void tc_segment_init(void)
 	if (!tc_timewait_enabled)
 		return;
 	tc_rcv_krp.maxactive = max_t(int, 16, 2 * num_possible_cpus());
+	tc_rcv_krp.kp.flags = KPROBE_FLAG_DISABLED;
 	err = register_kretprobe(&tc_rcv_krp);
 	if (err)
 		pr_warn("no kretprobe on tcp_rcv_state_process (%d): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n",
 			err);
 	tc_segment_on = !err;
+}
+
+/*
+ * A stream starts (before it joins the readers, so that a segment after
+ * its first record is seen whole).  A segment already in
+ * tcp_rcv_state_process() when the probe is armed has no note: its
+ * FIN+ACK, if any, shows as two records.
+ */
+void tc_segment_get(void)
+{
+	int err;
+
+	mutex_lock(&tc_segment_lock);
+	if (tc_segment_on && !tc_segment_users) {
+		err = enable_kretprobe(&tc_rcv_krp);
+		if (err)
+			pr_warn_ratelimited("cannot arm the kretprobe on tcp_rcv_state_process (%d): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n",
+					    err);
+	}
+	tc_segment_users++;
+	mutex_unlock(&tc_segment_lock);
+}
+
+/*
+ * A stream ended (after it left the readers).  Segments under way finish
+ * their return probe disarmed or not: their held record is released.
+ */
+void tc_segment_put(void)
+{
+	mutex_lock(&tc_segment_lock);
+	if (!--tc_segment_users && tc_segment_on)
+		disable_kretprobe(&tc_rcv_krp);
+	mutex_unlock(&tc_segment_lock);
 }
 
 unsigned long tc_segment_missed(void)

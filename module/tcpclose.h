@@ -234,6 +234,8 @@ unsigned long tc_abort_missed(void);
 void tc_segment_init(void);
 void tc_segment_exit(void);
 bool tc_segment_has_fin(const struct sock *sk);
+void tc_segment_get(void);
+void tc_segment_put(void);
 unsigned long tc_segment_missed(void);
 
 /* dev.c: /dev/tcpclose. */

@@ -12,8 +12,15 @@
  * backlog by that task, and is not merged by design (the task may migrate
  * between the two halves): FIN_WAIT1 > FIN_WAIT2 flagged as the task's,
  * then the handoff in TIME_WAIT.  Seen once on 6.12, first connection.
+ *
+ * The kretprobe the merge needs is armed only while a stream exists: none
+ * after the load or for a file that only did ioctls, armed by the first
+ * stream and as long as one is left, disarmed after the last.  The
+ * kernel's kprobe list says so, and ftrace's enabled_functions whether the
+ * function's call site is really patched.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "lib.h"
@@ -24,6 +31,63 @@ static const char merged[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>TIME_WAIT";
 static const char separate[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>FIN_WAIT2 FIN_WAIT2>TIME_WAIT";
 static const char backlog[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAIT2>TIME_WAIT";
 
+#define PROBED "tcp_rcv_state_process"
+
+/* "armed", "disarmed", or why it cannot say; logged. */
+static const char *segment_probe(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/kprobes/list", "r");
+	const char *st = "not listed";
+	int on_ftrace = 0, site = 0;
+	char line[512];
+
+	if (!f)
+		return "no kprobe list";
+	while (fgets(line, sizeof(line), f)) {
+		/* +0x0, or +0x4 past an endbr64 (6.12's IBT) */
+		if (!strstr(line, "  r  " PROBED "+0x"))
+			continue;
+		st = strstr(line, "[DISABLED]") ? "disarmed" : "armed";
+		on_ftrace = !!strstr(line, "[FTRACE]");
+	}
+	fclose(f);
+	f = on_ftrace ? fopen("/sys/kernel/debug/tracing/enabled_functions",
+			      "r") : NULL;
+	while (f && fgets(line, sizeof(line), f))
+		site |= !strncmp(line, PROBED " ", strlen(PROBED " "));
+	if (f)
+		fclose(f);
+	/* A kprobe listed armed whose ftrace site is not: neither. */
+	if (f && !strcmp(st, "armed") && !site)
+		st = "armed, but its ftrace site is not";
+	if (f && !strcmp(st, "disarmed") && site)
+		st = "disarmed, but its ftrace site is still";
+	tap_info("the kretprobe on " PROBED ": %s", st);
+	return st;
+}
+
+static void probe_armed_with_streams(void)
+{
+	int a, b;
+
+	tap_check(!strcmp(segment_probe(), "disarmed"),
+		  "the segment kretprobe is disarmed after the load");
+	a = tc_open_lazy(O_RDONLY | O_NONBLOCK);
+	tap_check(!strcmp(segment_probe(), "disarmed"),
+		  "still disarmed for a file that has not started its stream");
+	close(a);
+	a = tc_open(O_RDONLY | O_NONBLOCK);
+	tap_check(!strcmp(segment_probe(), "armed"),
+		  "armed once a stream starts");
+	b = tc_open(O_RDONLY | O_NONBLOCK);
+	close(a);
+	tap_check(!strcmp(segment_probe(), "armed"),
+		  "armed while a stream is left");
+	close(b);
+	tap_check(!strcmp(segment_probe(), "disarmed"),
+		  "disarmed after the last stream ends");
+}
+
 int main(void)
 {
 	int fd, i, k, n_merged = 0, valid = 1;
@@ -32,7 +96,9 @@ int main(void)
 	uint64_t c[TRIES];
 	char story[512];
 
-	tap_plan(3);
+	tap_plan(8);
+	probe_armed_with_streams();
+	/* Armed again: the merge below needs it. */
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	close_fin_ack(fd, &l, c, TRIES);
 	for (i = 0; i < TRIES; i++) {

@@ -704,7 +704,7 @@ static int device_works(void)
 	struct evlist l = { 0 };
 	struct tcpclose_stats st;
 	int fd = open_dev(O_RDONLY | O_NONBLOCK), lfd, c, s, port = 0, ok;
-	uint64_t cookie;
+	uint64_t cookie, server;
 
 	if (fd < 0)
 		return 0;
@@ -713,11 +713,14 @@ static int device_works(void)
 	c = tcp_connect(AF_INET, "127.0.0.1", port);
 	s = tcp_accept(lfd);
 	cookie = sock_cookie(c);
+	server = sock_cookie(s);
 	close(c);
 	close(s);
 	close(lfd);
 	ok = tc_wait_for(fd, &l, cookie, TCPCLOSE_ESTABLISHED,
 			 TCPCLOSE_FIN_WAIT1, 5000) >= 0;
+	/* Its last segment processed before the last stream ends (lib.h). */
+	tc_wait_for(fd, &l, server, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE, 5000);
 	tc_get_stats(fd, &st);
 	tap_info("after the storm: readers %u, recorded %llu, table %llu + %llu timewait",
 		 st.readers, (unsigned long long)st.recorded,
@@ -777,34 +780,24 @@ int main(int argc, char **argv)
 		const char *params = cycle_params[c % NPARAMS];
 		uint64_t end;
 
-		if (c > 0 && !pause_loads) {
+		/*
+		 * Loaded, and the first stream started (which arms the
+		 * kretprobe on tcp_rcv_state_process()), with the churn
+		 * paused.  Arming it while segments hit it crashed 6.12 once
+		 * under qemu's multi-threaded TCG (a stale int3 at the ftrace
+		 * site sends the ftrace kprobe down the int3 path, to its NULL
+		 * single-step slot; see selftests.rst): an emulator hazard,
+		 * not a module one, kept out of the normal lane.  Unloads
+		 * still happen under full churn.
+		 */
+		if (pause_loads)
+			hold_traffic(kids, 3, 1);
+		if (c > 0) {
 			if (load(params)) {
 				tap_info("cycle %d: load '%s': %s", c, params,
 					 strerror(errno));
 				break;
 			}
-			loads++;
-		} else if (c > 0) {
-			/*
-			 * Loaded with the churn paused.  Arming the kretprobe
-			 * on tcp_rcv_state_process() while segments hit it
-			 * crashed 6.12 once under qemu's multi-threaded TCG
-			 * (a stale int3 at the ftrace site sends the ftrace
-			 * kprobe down the int3 path, to its NULL single-step
-			 * slot; see selftests.rst): an emulator hazard, not a
-			 * module one, kept out of the normal lane.  Unloads
-			 * still happen under full churn.
-			 */
-			for (int i = 0; i < 3; i++)
-				kill(kids[i], SIGSTOP);
-			sleep_ms(100);
-			if (load(params)) {
-				tap_info("cycle %d: load '%s': %s", c, params,
-					 strerror(errno));
-				break;
-			}
-			for (int i = 0; i < 3; i++)
-				kill(kids[i], SIGCONT);
 			loads++;
 		}
 		/* Both accounting streams first: max_readers may be 3. */
@@ -812,6 +805,8 @@ int main(int argc, char **argv)
 		acct_open(&v6, AF_INET6);
 		acct_drain(&all);
 		acct_drain(&v6);
+		if (pause_loads)
+			hold_traffic(kids, 3, 0);
 		atomic_store(&stop, 0);
 		for (int i = 0; i < NFUZZ; i++)
 			pthread_create(&fz[i].th, NULL, fuzz_thread, &fz[i]);
@@ -841,15 +836,14 @@ int main(int argc, char **argv)
 			break;
 		if (c == 0)
 			flowed = all.read > 0 && v6.read > 0;
-		for (int i = 0; i < 3; i++)
-			kill(kids[i], SIGSTOP);
+		hold_traffic(kids, 3, 1);
 		if (!acct_settle(&all, c, "unfiltered") ||
 		    !acct_settle(&v6, c, "AF_INET6 filter"))
 			acct_ok = 0;
-		for (int i = 0; i < 3; i++)
-			kill(kids[i], SIGCONT);
+		/* The last streams, paused too: their end disarms it. */
 		close(all.fd);
 		close(v6.fd);
+		hold_traffic(kids, 3, 0);
 		if (unload()) {
 			tap_info("cycle %d: unload: %s", c, strerror(errno));
 			break;
@@ -883,6 +877,8 @@ int main(int argc, char **argv)
 		  "per stream, after a full drain: recorded = delivered = read; no filter filters nothing, AF_INET6 lets nothing else through");
 
 	/* Namespaces go away with the module loaded and a reader open. */
+	if (pause_loads)
+		hold_traffic(kids, 3, 1);
 	if (load("")) {
 		tap_check(0, "the module loads after the storm: %s", strerror(errno));
 	} else {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -298,6 +299,15 @@ void sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+void hold_traffic(const pid_t *pids, int n, int stop)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)	/* never 0: the whole process group */
+			kill(pids[i], stop ? SIGSTOP : SIGCONT);
+	if (stop)
+		sleep_ms(100);
 }
 
 uint64_t mono_ns(void)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <linux/tcpclose.h>
 #include "tap.h"
 #include "../userspace/decode.h"
@@ -54,6 +55,14 @@ int tcp_accept(int lfd);
 void xwrite(int fd, const void *buf, size_t len);
 size_t drain(int fd);
 void sleep_ms(int ms);
+/*
+ * Stop (stop = 1) or resume the n processes making connections, with
+ * 100 ms after stopping for the segments in flight.  The first stream's
+ * start and the last one's end arm and disarm a kprobe: patching its call
+ * site while a segment runs through it trips qemu's multi-threaded TCG
+ * (Documentation/selftests.rst), so tests do it with traffic quiet.
+ */
+void hold_traffic(const pid_t *pids, int n, int stop);
 uint64_t mono_ns(void);
 /* iproute2's NAME where the VM keeps it (busybox's lacks netns, netem). */
 const char *tool(const char *name);

@@ -74,7 +74,10 @@ int main(void)
 	/* Fork first: children must not inherit the device. */
 	kids[0] = storm(port, lfd);
 	kids[1] = storm(port, lfd);
+	/* The first stream arms a kprobe: with the storm paused (lib.h). */
+	hold_traffic(kids, 2, 1);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
+	hold_traffic(kids, 2, 0);
 	sleep_ms(1000);
 	tc_collect(fd, &l, 500);
 	tap_check(l.n > 0, "events flow during the storm (%d)", l.n);
@@ -86,7 +89,10 @@ int main(void)
 		  "rmmod with a reader open fails: module in use (%s)",
 		  strerror(err));
 	tap_check(tc_collect(fd, &l, 500) > 0, "the reader still reads");
+	/* The last stream disarms it; the unload is under the storm. */
+	hold_traffic(kids, 2, 1);
 	close(fd);
+	hold_traffic(kids, 2, 0);
 
 	sleep_ms(300);
 	rc = unload();

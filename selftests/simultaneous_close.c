@@ -151,5 +151,11 @@ int main(void)
 		  "a reader opened in A reads A's records only (%d), not B's FIN_WAIT1",
 		  l.n);
 	close(a);
+	/*
+	 * The last stream ends (and disarms a kprobe) after the last
+	 * segment across the delayed link, not while it arrives (lib.h).
+	 */
+	tc_wait_for(nsfd, &l, ca, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE, 5000);
+	close(nsfd);
 	return tap_finish();
 }
