@@ -94,23 +94,34 @@ void tc_segment_init(void)
 }
 
 /*
+ * enable_kretprobe() says 0 and leaves the probe disarmed while every
+ * kprobe is (debug/kprobes/enabled is 0); the kernel then re-arms only
+ * the probes not marked disabled, not this one.
+ */
+static void tc_segment_arm(void)
+{
+	int err = enable_kretprobe(&tc_rcv_krp);
+
+	if (err)
+		pr_warn_ratelimited("cannot arm the kretprobe on tcp_rcv_state_process (%d): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT until a later stream arms it\n",
+				    err);
+	else if (kprobe_disabled(&tc_rcv_krp.kp))
+		pr_warn_ratelimited("kprobes are disarmed (debug/kprobes/enabled): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT until a later stream arms the kretprobe\n");
+}
+
+/*
  * A stream starts (before it joins the readers, so that a segment after
  * its first record is seen whole).  A segment already in
  * tcp_rcv_state_process() when the probe is armed has no note: its
- * FIN+ACK, if any, shows as two records.
+ * FIN+ACK, if any, shows as two records.  Every stream that finds the
+ * probe disarmed tries again: a failure does not last until all close.
  */
 void tc_segment_get(void)
 {
-	int err;
-
 	mutex_lock(&tc_segment_lock);
-	if (tc_segment_on && !tc_segment_users) {
-		err = enable_kretprobe(&tc_rcv_krp);
-		if (err)
-			pr_warn_ratelimited("cannot arm the kretprobe on tcp_rcv_state_process (%d): FIN+ACK shows as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n",
-					    err);
-	}
 	tc_segment_users++;
+	if (tc_segment_on && kprobe_disabled(&tc_rcv_krp.kp))
+		tc_segment_arm();
 	mutex_unlock(&tc_segment_lock);
 }
 

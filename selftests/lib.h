@@ -60,7 +60,9 @@ void sleep_ms(int ms);
  * 100 ms after stopping for the segments in flight.  The first stream's
  * start and the last one's end arm and disarm a kprobe: patching its call
  * site while a segment runs through it trips qemu's multi-threaded TCG
- * (Documentation/selftests.rst), so tests do it with traffic quiet.
+ * (Documentation/selftests.rst), so tests do it with their traffic
+ * paused.  Fewer segments, not none: the kernel's timers still retransmit
+ * over a lossy link.
  */
 void hold_traffic(const pid_t *pids, int n, int stop);
 uint64_t mono_ns(void);

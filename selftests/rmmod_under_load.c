@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,8 @@ static pid_t storm(int port, int lfd)
 
 	if (pid)
 		return pid;
+	/* Never left behind, running or stopped, if the test bails out. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (int i = 0;; i++) {
 		int c = tcp_connect(AF_INET, "127.0.0.1", port);
 		int s = tcp_accept(lfd);
