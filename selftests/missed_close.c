@@ -128,10 +128,23 @@ int main(void)
 		  after.expired == before.expired,
 		  "a normal close: LAST_ACK>CLOSE on time, nothing for the backstop");
 
-	before = after;
-	c = passive_close(fd, &l, lfd, port, 1);
-	i = ev_find(&l, c, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE);
-	tc_get_stats(fd, &after);
+	/*
+	 * fail_close skips the next CLOSE of any socket.  Once in many runs
+	 * (6.1, TCG) another socket's took it: none was late, missed went
+	 * up, expired did not.  Told, then tried again, at most three times.
+	 */
+	for (int try = 0; try < 3; try++) {
+		before = after;
+		c = passive_close(fd, &l, lfd, port, 1);
+		i = ev_find(&l, c, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE);
+		tc_get_stats(fd, &after);
+		if (i < 0 || (l.ev[i].flags & TCPCLOSE_F_LATE) ||
+		    after.missed != before.missed + 1 ||
+		    after.expired != before.expired)
+			break;
+		tap_info("try %d: the skipped CLOSE was another socket's; again",
+			 try + 1);
+	}
 	tap_check(i >= 0 && (l.ev[i].flags & TCPCLOSE_F_LATE) &&
 		  !(l.ev[i].flags & TCPCLOSE_F_DUR_KNOWN),
 		  "a missed CLOSE: LAST_ACK>CLOSE reported late, at destruction");
