@@ -21,11 +21,10 @@
  * A softirq or hardirq that interrupts a process-context producer on the
  * same CPU simply claims the next position: the CAS fails for whichever
  * writer was interrupted between its read and its CAS, and that writer
- * retries.  Such
- * a writer may also load a tail already past the head it read (the nested
- * writer's record was committed and consumed meanwhile): the distance is
- * then negative, not full, and the failing CAS retries.  No writer ever
- * waits for another, or for the reader.
+ * retries.  Such a writer may also load a tail already past the head it
+ * read (the nested writer's record was committed and consumed meanwhile):
+ * the distance is then negative, not full, and the failing CAS retries.
+ * No writer ever waits for another, or for the reader.
  *
  * tail_seen may be written back older than it was (a writer interrupted
  * between loading tail and storing tail_seen, or in the userspace tests a
