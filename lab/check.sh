@@ -61,6 +61,42 @@ kbuild_step() {
 	fi
 }
 
+# boot_tests K PART THREAD PREFIX: the selftests of PART (select_tests())
+# in one VM under TCG with THREAD (multi, single), tallied under PREFIX.
+# Uses the loop's krel, lane, obj, fiobj, tmo and mem.
+boot_tests() {
+	local k=$1 part=$2 thread=$3 prefix=$4 log attempt vm_ok
+	[ -n "$(TCPCLOSE_TESTS=${TCPCLOSE_TESTS:-} select_tests "$part")" ] ||
+		return 0
+	log=$results/$k-vm.log
+	[ "$part" != single ] || log=$results/$k-vm-single.log
+	TCPCLOSE_LANE=$lane TCPCLOSE_FI_KO=$fiobj/tcpclose.ko \
+		TCPCLOSE_TCG_PART=$part \
+		"$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" \
+		build/static "$obj/initrd.gz" check
+	# A kernel that reported a bug while booting, before the module was
+	# loaded, is booted again (selftests/vm-run.sh says so), twice at most.
+	for attempt in 1 2 3; do
+		echo "--- booting $krel ($lane lane, $part tests, ${thread}-threaded TCG, ${mem} MB, timeout ${tmo}s)"
+		set +e	# a failed VM is counted below, not fatal
+		VM_TCG_THREAD=$thread VM_MEM=$mem \
+			"$LAB_DIR/run-vm.sh" "$krel" "$obj/initrd.gz" "$log" \
+			"$tmo" | sed 's/^/  /'
+		vm_ok=${PIPESTATUS[0]}
+		set -e
+		grep -q TCPCLOSE-BOOT-TAINTED "$log" || break
+		mv "$log" "${log%.log}-boot$attempt.log"
+		echo "--- $krel reported a bug while booting, before tcpclose was loaded (kept: ${log%.log}-boot$attempt.log)"
+		if [ $attempt = 3 ]; then
+			cp "${log%.log}-boot$attempt.log" "$log"
+			record "$prefix/boot_clean" fail
+		fi
+	done
+	tr -d '\r' <"$log" >"${log%.log}.tap"
+	tally_tap "$prefix" "${log%.log}.tap"
+	[ "$vm_ok" = 0 ] || record "$prefix/vm_finished" fail
+}
+
 "$LAB_DIR/install-deps.sh"
 
 echo "=== host tests"
@@ -122,39 +158,21 @@ for k in $kernels; do
 		tail -n 40 "$results/static.log"
 		continue
 	}
-	TCPCLOSE_LANE=$lane TCPCLOSE_FI_KO=$fiobj/tcpclose.ko \
-		"$LAB_DIR/mkinitramfs.sh" "$krel" "$obj/tcpclose.ko" \
-		build/static "$obj/initrd.gz" check
 	# KASAN's shadow takes an eighth of memory, and everything runs
 	# several times slower: the debug lane's own defaults.
 	# Both vCPUs on one host thread there: multi-threaded TCG executes
 	# stale int3s after cross-CPU code patching (Documentation/selftests.rst).
+	# The normal lane keeps multi-threaded TCG (real parallelism for the
+	# race tests, and speed) and boots the tests that unload under churn
+	# (tcg=single in tests.list) apart, single-threaded.
 	if [ "$lane" = debug ]; then
 		tmo=${TCPCLOSE_VM_TIMEOUT:-5400} mem=${VM_MEM:-2048}
-		export VM_TCG_THREAD=${VM_TCG_THREAD:-single}
+		boot_tests "$k" all "${VM_TCG_THREAD:-single}" "$k"
 	else
 		tmo=${TCPCLOSE_VM_TIMEOUT:-900} mem=${VM_MEM:-1024}
+		boot_tests "$k" multi "${VM_TCG_THREAD:-multi}" "$k"
+		boot_tests "$k" single single "$k/single-threaded-tcg"
 	fi
-	# A kernel that reported a bug while booting, before the module was
-	# loaded, is booted again (selftests/vm-run.sh says so), twice at most.
-	for attempt in 1 2 3; do
-		echo "--- booting $krel ($lane lane, ${mem} MB, timeout ${tmo}s)"
-		set +e	# a failed VM is counted below, not fatal
-		VM_MEM=$mem "$LAB_DIR/run-vm.sh" "$krel" "$obj/initrd.gz" \
-			"$results/$k-vm.log" "$tmo" | sed 's/^/  /'
-		vm_ok=${PIPESTATUS[0]}
-		set -e
-		grep -q TCPCLOSE-BOOT-TAINTED "$results/$k-vm.log" || break
-		mv "$results/$k-vm.log" "$results/$k-vm-boot$attempt.log"
-		echo "--- $krel reported a bug while booting, before tcpclose was loaded (kept: $results/$k-vm-boot$attempt.log)"
-		if [ $attempt = 3 ]; then
-			cp "$results/$k-vm-boot$attempt.log" "$results/$k-vm.log"
-			record "$k/boot_clean" fail
-		fi
-	done
-	tr -d '\r' <"$results/$k-vm.log" >"$results/$k-vm.tap"
-	tally_tap "$k" "$results/$k-vm.tap"
-	[ "$vm_ok" = 0 ] || record "$k/vm_finished" fail
 done
 
 run_step style/checkpatch "$results/checkpatch.log" "$LAB_DIR/style.sh"

@@ -57,3 +57,25 @@ lane_of() {
 }
 
 kdir_of() { echo "$CACHE/kernels/$1/root/usr/src/linux-headers-$1"; }
+
+# select_tests PART: the lines of selftests/tests.list to run, without
+# comments, as vm-run.sh reads them.  TCPCLOSE_TESTS="a b" keeps a subset.
+# PART "single" keeps the tests marked tcg=single (they unload the module
+# under churn, which patches code while the other vCPU runs it: see
+# Documentation/selftests.rst, "Single-threaded TCG"), "multi" the others,
+# "all" every test; the mark itself is dropped.
+select_tests() {
+	local part=$1 subset=${TCPCLOSE_TESTS:-}
+	grep -v '^[[:space:]]*\(#\|$\)' "$TOP/selftests/tests.list" |
+	if [ -n "$subset" ]; then
+		grep -E "^($(echo $subset | tr ' ' '|'))([[:space:]]|$)"
+	else
+		cat
+	fi |
+	case $part in
+	single) grep -E '[[:space:]]tcg=single([[:space:]]|$)' ;;
+	multi) grep -vE '[[:space:]]tcg=single([[:space:]]|$)' ;;
+	*) cat ;;
+	esac |
+	sed -E 's/[[:space:]]+tcg=single([[:space:]]|$)/\1/; s/[[:space:]]+$//'
+}

@@ -8,6 +8,8 @@
 # "path" (lab/bench-path.sh).
 # A module the kernel has built in (modules.builtin) is skipped.
 # TCPCLOSE_FI_KO: the fault-injection build, as tcpclose-fault-inject.ko.
+# TCPCLOSE_TESTS and TCPCLOSE_TCG_PART: which selftests (lib.sh's
+# select_tests()).
 # TCPCLOSE_LANE (normal, debug) and TCPCLOSE_SOAK_CYCLES, TCPCLOSE_SOAK_MS,
 # TCPCLOSE_SOAK_PAUSE
 # go to the guest's /etc/lane.env for vm-run.sh.
@@ -80,13 +82,9 @@ if [ -n "${TCPCLOSE_FI_KO:-}" ]; then
 fi
 cp "$bindir"/* "$stage/tests/"
 cp "$TOP/selftests/vm-run.sh" "$stage/tests/"
-# TCPCLOSE_TESTS="a b" runs a subset (for debugging).
-if [ -n "${TCPCLOSE_TESTS:-}" ]; then
-	grep -E "^($(echo $TCPCLOSE_TESTS | tr ' ' '|'))([[:space:]]|$)" \
-		"$TOP/selftests/tests.list" >"$stage/tests/tests.list"
-else
-	cp "$TOP/selftests/tests.list" "$stage/tests/tests.list"
-fi
+# TCPCLOSE_TESTS="a b" runs a subset (for debugging); TCPCLOSE_TCG_PART
+# (multi, single; default all) the tests for one qemu mode (lab/check.sh).
+select_tests "${TCPCLOSE_TCG_PART:-all}" >"$stage/tests/tests.list" || :
 cp "$LAB_DIR/demo.sh" "$LAB_DIR/bench.sh" "$LAB_DIR/bench_report.awk" "$LAB_DIR/bench_hooks.awk" \
 	"$LAB_DIR/bench-path.sh" "$stage/tests/"
 echo "$krel" >"$stage/etc/kernel-release"
