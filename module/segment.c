@@ -137,6 +137,17 @@ void tc_segment_put(void)
 	mutex_unlock(&tc_segment_lock);
 }
 
+/* For STATS: whether FIN+ACKs are merged now (TCPCLOSE_HOOK_FINACK). */
+bool tc_segment_armed(void)
+{
+	bool armed;
+
+	mutex_lock(&tc_segment_lock);
+	armed = tc_segment_on && !kprobe_disabled(&tc_rcv_krp.kp);
+	mutex_unlock(&tc_segment_lock);
+	return armed;
+}
+
 unsigned long tc_segment_missed(void)
 {
 	return tc_segment_on ? tc_rcv_krp.kp.nmissed + tc_rcv_krp.nmissed : 0;

@@ -17,7 +17,8 @@
  * after the load or for a file that only did ioctls, armed by the first
  * stream and as long as one is left, disarmed after the last.  The
  * kernel's kprobe list says so, and ftrace's enabled_functions whether the
- * function's call site is really patched.
+ * function's call site is really patched; STATS reports it
+ * (TCPCLOSE_HOOK_FINACK).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,7 +34,21 @@ static const char backlog[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAI
 
 #define PROBED "tcp_rcv_state_process"
 
-/* "armed", "disarmed", or why it cannot say; logged. */
+/* TCPCLOSE_HOOK_FINACK, asked by a file that starts no stream. */
+static int stats_armed(void)
+{
+	struct tcpclose_stats st;
+	int fd = tc_open_lazy(O_RDONLY);
+
+	tc_get_stats(fd, &st);
+	close(fd);
+	return !!(st.hooks & TCPCLOSE_HOOK_FINACK);
+}
+
+/*
+ * "armed", "disarmed", or why it cannot say; logged.  STATS
+ * (TCPCLOSE_HOOK_FINACK) must say the same.
+ */
 static const char *segment_probe(void)
 {
 	FILE *f = fopen("/sys/kernel/debug/kprobes/list", "r");
@@ -62,6 +77,9 @@ static const char *segment_probe(void)
 		st = "armed, but its ftrace site is not";
 	if (f && !strcmp(st, "disarmed") && site)
 		st = "disarmed, but its ftrace site is still";
+	if (stats_armed() != !strcmp(st, "armed"))
+		st = stats_armed() ? "armed says STATS, not the kprobe list" :
+				     "disarmed says STATS, not the kprobe list";
 	tap_info("the kretprobe on " PROBED ": %s", st);
 	return st;
 }

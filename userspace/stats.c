@@ -77,6 +77,22 @@ static void human_cpus(FILE *f, const struct tcpclose_stats *st,
 			ull(cpu[i].dropped));
 }
 
+/*
+ * The FIN+ACK merge's kretprobe is armed only while a stream exists
+ * (TCPCLOSE_HOOK_FINACK): say so when it is not, and where to look when a
+ * stream exists and it still is not.
+ */
+static const char *finack_note(const struct tcpclose_stats *st)
+{
+	if (st->hooks & TCPCLOSE_HOOK_FINACK)
+		return " fin+ack";
+	if (!(st->hooks & TCPCLOSE_HOOK_TIMEWAIT))
+		return "";
+	if (!st->readers)
+		return " (fin+ack merge: armed while a stream reads)";
+	return " (fin+ack merge: not armed; see the kernel log)";
+}
+
 void stats_print_human(FILE *f, const struct tcpclose_stats *st,
 		       const struct tcpclose_cpu_stats *cpu, uint64_t uptime)
 {
@@ -92,10 +108,11 @@ void stats_print_human(FILE *f, const struct tcpclose_stats *st,
 		fprintf(f, "scope            host (netns cookie %llu)\n",
 			ull(st->netns_cookie));
 	fprintf(f, "loaded           %s ago\n", up);
-	fprintf(f, "hooks           %s%s%s\n",
+	fprintf(f, "hooks           %s%s%s%s\n",
 		st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? " tracepoint" : "",
 		st->hooks & TCPCLOSE_HOOK_KPROBE ? " kprobe(tcp_set_state)" : "",
-		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? " timewait" : "");
+		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? " timewait" : "",
+		finack_note(st));
 	fprintf(f, "recorded states  %s\n", states);
 	fprintf(f, "ring size        %u records per CPU\n", st->ring_size);
 	fprintf(f, "readers          %u open, at most %u (max_readers)\n",
@@ -147,10 +164,11 @@ void stats_print_json(FILE *f, const struct tcpclose_stats *st,
 		TC_JSON_SCHEMA, st->version,
 		st->scope == TCPCLOSE_SCOPE_NETNS ? "netns" : "host",
 		ull(st->netns_cookie), ull(uptime));
-	fprintf(f, "\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s},",
+	fprintf(f, "\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s,\"finack\":%s},",
 		st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? "true" : "false",
 		st->hooks & TCPCLOSE_HOOK_KPROBE ? "true" : "false",
-		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? "true" : "false");
+		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? "true" : "false",
+		st->hooks & TCPCLOSE_HOOK_FINACK ? "true" : "false");
 	fprintf(f, "\"states\":\"%s\",\"ring_size\":%u,\"readers\":%u,\"max_readers\":%u,\"seen\":%llu,\"missed\":%llu,\"expired\":%llu,",
 		states, st->ring_size, st->readers, st->max_readers,
 		ull(st->seen), ull(st->missed), ull(st->expired));

@@ -150,7 +150,8 @@ static char *capture_stats(int json)
 		.table_entries = 3, .table_capacity = 65536,
 		.table_overflow = 4, .ring_size = 4096,
 		.state_mask = TCPCLOSE_DEFAULT_STATES,
-		.hooks = TCPCLOSE_HOOK_TRACEPOINT | TCPCLOSE_HOOK_TIMEWAIT,
+		.hooks = TCPCLOSE_HOOK_TRACEPOINT | TCPCLOSE_HOOK_TIMEWAIT |
+			 TCPCLOSE_HOOK_FINACK,
 		.nr_cpus = 2, .tw_entries = 5, .tw_capacity = 65536,
 		.tw_overflow = 6, .missed = 7, .expired = 8,
 		.netns_cookie = 1, .readers = 2, .max_readers = 8,
@@ -164,11 +165,18 @@ static char *capture_stats(int json)
 		stats_print_json(f, &st, cpu, 3600000000000ULL);
 	else
 		stats_print_human(f, &st, cpu, 3600000000000ULL);
+	/* No stream anywhere: the FIN+ACK kretprobe is disarmed. */
 	st.streaming = 0;
+	st.readers = 0;
+	st.hooks &= ~TCPCLOSE_HOOK_FINACK;
 	st.scope = TCPCLOSE_SCOPE_NETNS;
 	if (json)
 		stats_print_json(f, &st, cpu, 3600000000000ULL);
 	else
+		stats_print_human(f, &st, cpu, 3600000000000ULL);
+	/* Streams, and it is still disarmed: arming failed. */
+	st.readers = 1;
+	if (!json)
 		stats_print_human(f, &st, cpu, 3600000000000ULL);
 	fclose(f);
 	return text;
@@ -307,7 +315,7 @@ int main(void)
 	/* Header, rows, and twice a blank line, a summary's title and lines. */
 	mode("hostile-stuck.txt", capture_stuck(0, root), 0, 3 * NAMES + 5, 1);
 	mode("hostile-stuck.json", capture_stuck(1, root), 1, 1, 1);
-	mode("stats.txt", capture_stats(0), 0, 35, 0);
+	mode("stats.txt", capture_stats(0), 0, 51, 0);
 	mode("stats.json", capture_stats(1), 1, 2, 0);
 	full_disk();
 	snprintf(rm, sizeof(rm), "rm -rf %s", root);

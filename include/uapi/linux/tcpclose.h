@@ -154,6 +154,13 @@ struct tcpclose_stats {
 #define TCPCLOSE_HOOK_TRACEPOINT	(1U << 0)
 #define TCPCLOSE_HOOK_KPROBE		(1U << 1)
 #define TCPCLOSE_HOOK_TIMEWAIT		(1U << 2)
+/*
+ * The kretprobe on tcp_rcv_state_process() is armed now: a FIN that also
+ * acknowledges ours reads as one FIN_WAIT1 > TIME_WAIT record
+ * (TCPCLOSE_F_FINACK), else as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT.  Armed
+ * only while a stream exists (any file's, any namespace's).
+ */
+#define TCPCLOSE_HOOK_FINACK		(1U << 3)
 
 /* Per open file; applied when records are read. */
 struct tcpclose_filter {
