@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # check.sh [KERNEL...]: the whole test run behind `make check`.
 #   host: ring stress under TSan, decoder and reader tests, docs, style
-#   each kernel: W=1 build, sparse, then every selftest in a qemu VM
+#   each kernel: W=1 build, sparse, then every selftest in qemu VMs (one
+#   boot; in the normal lane two: see boot_tests)
 # KERNEL is a name of lib.sh's KERNEL_NAMES: 6.1, 6.12, their -rt and -cloud
 # flavours, or 6.12-debug, the debug lane (lab/debug-kernel.sh builds it
 # once; no packaging steps there; VM timeout and memory raised, see below).
@@ -66,8 +67,7 @@ kbuild_step() {
 # Uses the loop's krel, lane, obj, fiobj, tmo and mem.
 boot_tests() {
 	local k=$1 part=$2 thread=$3 prefix=$4 log attempt vm_ok
-	[ -n "$(TCPCLOSE_TESTS=${TCPCLOSE_TESTS:-} select_tests "$part")" ] ||
-		return 0
+	[ -n "$(select_tests "$part")" ] || return 0
 	log=$results/$k-vm.log
 	[ "$part" != single ] || log=$results/$k-vm-single.log
 	TCPCLOSE_LANE=$lane TCPCLOSE_FI_KO=$fiobj/tcpclose.ko \
@@ -165,6 +165,12 @@ for k in $kernels; do
 	# The normal lane keeps multi-threaded TCG (real parallelism for the
 	# race tests, and speed) and boots the tests that unload under churn
 	# (tcg=single in tests.list) apart, single-threaded.
+	# A TCPCLOSE_TESTS that names no test must not pass by running none.
+	if [ -z "$(select_tests all)" ]; then
+		record "$k/selftests_selected" fail
+		echo "--- TCPCLOSE_TESTS=\"${TCPCLOSE_TESTS:-}\" names no test of selftests/tests.list"
+		continue
+	fi
 	if [ "$lane" = debug ]; then
 		tmo=${TCPCLOSE_VM_TIMEOUT:-5400} mem=${VM_MEM:-2048}
 		boot_tests "$k" all "${VM_TCG_THREAD:-single}" "$k"

@@ -53,7 +53,7 @@ static const char *segment_probe(void)
 {
 	FILE *f = fopen("/sys/kernel/debug/kprobes/list", "r");
 	const char *st = "not listed";
-	int on_ftrace = 0, site = 0;
+	int on_ftrace = 0, site = 0, stats = stats_armed();
 	char line[512];
 
 	if (!f)
@@ -72,14 +72,14 @@ static const char *segment_probe(void)
 		site |= !strncmp(line, PROBED " ", strlen(PROBED " "));
 	if (f)
 		fclose(f);
-	/* A kprobe listed armed whose ftrace site is not: neither. */
-	if (f && !strcmp(st, "armed") && !site)
+	/* STATS and the ftrace site must agree with the list. */
+	if (strcmp(st, "not listed") && stats != !strcmp(st, "armed"))
+		st = stats ? "armed says STATS, not the kprobe list" :
+			     "disarmed says STATS, not the kprobe list";
+	else if (f && !strcmp(st, "armed") && !site)
 		st = "armed, but its ftrace site is not";
-	if (f && !strcmp(st, "disarmed") && site)
+	else if (f && !strcmp(st, "disarmed") && site)
 		st = "disarmed, but its ftrace site is still";
-	if (stats_armed() != !strcmp(st, "armed"))
-		st = stats_armed() ? "armed says STATS, not the kprobe list" :
-				     "disarmed says STATS, not the kprobe list";
 	tap_info("the kretprobe on " PROBED ": %s", st);
 	return st;
 }

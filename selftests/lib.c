@@ -191,29 +191,60 @@ uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd)
 	return c;
 }
 
+/*
+ * The kernel's own view of the IPv4 socket bound to local @port: whether
+ * it is a full socket in FIN_WAIT2 (st 05) on its keepalive timer (tr 2);
+ * a timewait socket in that substate shows tr 3.
+ */
+static int full_fin_wait2(int port)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	unsigned int lport, st, tr;
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %x",
+			   &lport, &st, &tr) == 3 &&
+		    (int)lport == port && st == 5 && tr == 2)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
 int close_for_handoff(int fd, struct evlist *l, int cfd)
 {
 	uint64_t c = sock_cookie(cfd);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
 	int i;
 
 	/*
 	 * The ACK of the FIN normally comes in softirq, where the orphan in
-	 * FIN_WAIT1 hands itself over on the spot.  If the ACK lands in the
-	 * backlog while close() still owns the socket, release_sock() takes
-	 * it in the task (F_PROCESS), and the orphan waits in FIN_WAIT2 on
-	 * its keepalive timer (the "Bad case" of tcp_rcv_state_process())
-	 * until the peer's FIN: a true story, but not a handoff in FIN_WAIT2.
-	 * The debug lane met it once (CI, active_close).
+	 * FIN_WAIT1 hands itself over on the spot.  Every ACK that comes
+	 * while close() owns the socket waits in its backlog: one taken by
+	 * __tcp_close()'s own drain still ends in a handoff from the task,
+	 * but one that comes after it, taken by release_sock() as close()
+	 * returns, leaves the orphan a full socket in FIN_WAIT2 on its
+	 * keepalive timer (the "Bad case" of tcp_rcv_state_process()) until
+	 * the peer's FIN: a true story, but not a handoff in FIN_WAIT2.  The
+	 * debug lane met it once (CI, active_close).  Only when the kernel
+	 * shows that socket (/proc/net/tcp) is it that case: a handoff
+	 * record lost would fail.
 	 */
+	getsockname(cfd, (struct sockaddr *)&sa, &len);
 	close(cfd);
 	i = tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT1, TCPCLOSE_FIN_WAIT2,
 			5000);
 	if (tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT2, TCPCLOSE_FIN_WAIT2,
 			5000) >= 0)
 		return 1;
-	if (i < 0 || !(l->ev[i].flags & TCPCLOSE_F_PROCESS))
+	if (i < 0 || !(l->ev[i].flags & TCPCLOSE_F_PROCESS) ||
+	    sa.sin_family != AF_INET || !full_fin_wait2(ntohs(sa.sin_port)))
 		return -1;
-	tap_info("cookie %llu: the ACK of its FIN was taken from the backlog as close() returned: a full socket in FIN_WAIT2, no handoff until the peer's FIN",
+	tap_info("cookie %llu: the ACK of its FIN was taken from the backlog as close() returned: a full socket in FIN_WAIT2 on its keepalive timer (/proc/net/tcp), no handoff until the peer's FIN",
 		 (unsigned long long)c);
 	return 0;
 }

@@ -46,10 +46,11 @@ uint64_t sock_cookie(int fd);
 uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd);
 /*
  * close() an established client (cfd) and wait for its orphan's handoff
- * to a timewait socket in FIN_WAIT2.  1: handed over.  0: the ACK of its
- * FIN was taken from the backlog as close() returned, and the kernel keeps
- * a full socket in FIN_WAIT2 until the peer's FIN (lib.c): the caller
- * closes the pair out and tries another.  -1: neither.
+ * to a timewait socket in FIN_WAIT2 (IPv4).  1: handed over.  0: the ACK
+ * of its FIN was taken from the backlog as close() returned, and the
+ * kernel shows a full socket in FIN_WAIT2 on its keepalive timer until the
+ * peer's FIN (lib.c): the caller closes the pair out and tries another.
+ * -1: neither.
  */
 int close_for_handoff(int fd, struct evlist *l, int cfd);
 /* A sockaddr for a textual IPv4 or IPv6 address; returns its length. */

@@ -25,7 +25,7 @@ int main(void)
 		xwrite(cfd, "unread", 6);
 		/* No handoff (close_for_handoff()): another connection. */
 		handed = close_for_handoff(fd, &l, cfd);
-		if (handed)
+		if (handed || try == 2)
 			break;
 		close(sfd);
 	}

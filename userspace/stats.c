@@ -90,7 +90,7 @@ static const char *finack_note(const struct tcpclose_stats *st)
 		return "";
 	if (!st->readers)
 		return " (fin+ack merge: armed while a stream reads)";
-	return " (fin+ack merge: not armed; see the kernel log)";
+	return " (fin+ack merge: not armed; a failure is in the kernel log)";
 }
 
 void stats_print_human(FILE *f, const struct tcpclose_stats *st,

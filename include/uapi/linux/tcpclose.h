@@ -156,9 +156,11 @@ struct tcpclose_stats {
 #define TCPCLOSE_HOOK_TIMEWAIT		(1U << 2)
 /*
  * The kretprobe on tcp_rcv_state_process() is armed now: a FIN that also
- * acknowledges ours reads as one FIN_WAIT1 > TIME_WAIT record
- * (TCPCLOSE_F_FINACK), else as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT.  Armed
- * only while a stream exists (any file's, any namespace's).
+ * acknowledges ours, taken in softirq, reads as one FIN_WAIT1 > TIME_WAIT
+ * record (TCPCLOSE_F_FINACK), else as FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT.
+ * Armed only while a stream exists (any file's, any namespace's).  The
+ * probe's own flag: every kprobe switched off at once
+ * (debug/kprobes/enabled) is not seen here.
  */
 #define TCPCLOSE_HOOK_FINACK		(1U << 3)
 
