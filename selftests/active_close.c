@@ -83,50 +83,25 @@ static void shutdown_first(int fd, int lfd, int port)
 		  "the server's shutdown() then close(): the passive close only");
 }
 
-/*
- * close() in ESTABLISHED, until the orphan is handed over in FIN_WAIT2
- * (at most three connections: see close_for_handoff()).  A pair that was
- * not is closed out.
- */
-static void connect_and_close(int fd, struct evlist *l, int lfd, int port,
-			      int *sfd, uint64_t *cc, uint64_t *sc, int *cport)
-{
-	struct sockaddr_in ca;
-	socklen_t calen;
-	int cfd;
-
-	for (int try = 0; try < 3; try++) {
-		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-		*sfd = tcp_accept(lfd);
-		*cc = sock_cookie(cfd);
-		*sc = sock_cookie(*sfd);
-		calen = sizeof(ca);
-		getsockname(cfd, (struct sockaddr *)&ca, &calen);
-		*cport = ntohs(ca.sin_port);
-		if (close_for_handoff(fd, l, cfd) || try == 2)
-			return;
-		tap_info("another connection");
-		close(*sfd);
-		tc_wait_for(fd, l, *cc, TCPCLOSE_FIN_WAIT2, TCPCLOSE_TIME_WAIT,
-			    5000);
-		tc_wait_for(fd, l, *sc, TCPCLOSE_LAST_ACK, TCPCLOSE_CLOSE,
-			    5000);
-	}
-}
-
 int main(void)
 {
 	struct evlist l = { 0 };
 	struct tcpclose_sock *tab;
 	uint64_t ccookie, scookie, total;
 	int fd, lfd, sfd, port = 0, cport, i, n;
+	struct tc_pair p;
 	char story[512];
 	const struct tcpclose_event *e;
 
 	tap_plan(17);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
-	connect_and_close(fd, &l, lfd, port, &sfd, &ccookie, &scookie, &cport);
+	/* Closed in ESTABLISHED: the handoff inside the ACK's segment. */
+	handoff_pair(fd, &l, lfd, port, NULL, &p);
+	sfd = p.sfd;
+	ccookie = p.cc;
+	scookie = p.sc;
+	cport = p.cport;
 
 	i = tc_wait_for(fd, &l, scookie, TCPCLOSE_ESTABLISHED,
 			TCPCLOSE_CLOSE_WAIT, 5000);

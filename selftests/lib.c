@@ -214,9 +214,9 @@ static int full_fin_wait2(int port)
 	return found;
 }
 
-int close_for_handoff(int fd, struct evlist *l, int cfd)
+/* close() the client @cfd (cookie @c); see handoff_pair() in lib.h. */
+static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c)
 {
-	uint64_t c = sock_cookie(cfd);
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 	int i;
@@ -244,9 +244,35 @@ int close_for_handoff(int fd, struct evlist *l, int cfd)
 	if (i < 0 || !(l->ev[i].flags & TCPCLOSE_F_PROCESS) ||
 	    sa.sin_family != AF_INET || !full_fin_wait2(ntohs(sa.sin_port)))
 		return -1;
-	tap_info("cookie %llu: the ACK of its FIN was taken from the backlog as close() returned: a full socket in FIN_WAIT2 on its keepalive timer (/proc/net/tcp), no handoff until the peer's FIN",
+	tap_info("cookie %llu: the ACK of its FIN was taken from the backlog as close() returned: a full socket in FIN_WAIT2 on its keepalive timer (/proc/net/tcp), no handoff until the peer's FIN; another connection",
 		 (unsigned long long)c);
 	return 0;
+}
+
+int handoff_pair(int fd, struct evlist *l, int lfd, int port,
+		 const char *unread, struct tc_pair *p)
+{
+	struct sockaddr_in ca;
+	socklen_t calen;
+	int cfd, handed = -1;
+
+	for (int try = 0; try < 3; try++) {
+		if (try)
+			close(p->sfd);
+		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
+		p->sfd = tcp_accept(lfd);
+		p->cc = sock_cookie(cfd);
+		p->sc = sock_cookie(p->sfd);
+		calen = sizeof(ca);
+		getsockname(cfd, (struct sockaddr *)&ca, &calen);
+		p->cport = ntohs(ca.sin_port);
+		if (unread)
+			xwrite(cfd, unread, strlen(unread));
+		handed = close_for_handoff(fd, l, cfd, p->cc);
+		if (handed)
+			break;
+	}
+	return handed;
 }
 
 socklen_t make_addr(struct sockaddr_storage *ss, int family,

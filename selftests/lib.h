@@ -44,15 +44,23 @@ uint64_t sock_cookie(int fd);
  * client's cookie.
  */
 uint64_t orphan_close(int fd, struct evlist *l, int cfd, int sfd);
+/* A loopback connection: the server's end, both cookies, client port. */
+struct tc_pair {
+	int sfd, cport;
+	uint64_t cc, sc;
+};
 /*
- * close() an established client (cfd) and wait for its orphan's handoff
- * to a timewait socket in FIN_WAIT2 (IPv4).  1: handed over.  0: the ACK
- * of its FIN was taken from the backlog as close() returned, and the
- * kernel shows a full socket in FIN_WAIT2 on its keepalive timer until the
- * peer's FIN (lib.c): the caller closes the pair out and tries another.
- * -1: neither.
+ * Connect to 127.0.0.1:@port (listener @lfd), write @unread (or nothing)
+ * from the client, close() it in ESTABLISHED and wait for its orphan's
+ * handoff to a timewait socket in FIN_WAIT2.  If the ACK of its FIN was
+ * taken from the backlog as close() returned, the kernel shows a full
+ * socket in FIN_WAIT2 on its keepalive timer until the peer's FIN
+ * (lib.c): that pair is closed out and another tried, three in all.
+ * Returns 1 when handed over, 0 when the third was not either, -1 when
+ * neither (the handoff record missing without the kernel's word).
  */
-int close_for_handoff(int fd, struct evlist *l, int cfd);
+int handoff_pair(int fd, struct evlist *l, int lfd, int port,
+		 const char *unread, struct tc_pair *p);
 /* A sockaddr for a textual IPv4 or IPv6 address; returns its length. */
 socklen_t make_addr(struct sockaddr_storage *ss, int family,
 		    const char *addr, int port);

@@ -13,24 +13,16 @@ int main(void)
 	struct evlist l = { 0 };
 	struct tcpclose_sock *tab;
 	uint64_t ccookie, total;
-	int fd, lfd, cfd, sfd, port = 0, i, n, handed = 0;
+	int fd, lfd, port = 0, i, n;
+	struct tc_pair p;
 
 	tap_plan(3);
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	lfd = tcp_listen(AF_INET, "127.0.0.1", &port);
-	for (int try = 0; try < 3; try++) {
-		cfd = tcp_connect(AF_INET, "127.0.0.1", port);
-		sfd = tcp_accept(lfd);
-		ccookie = sock_cookie(cfd);
-		xwrite(cfd, "unread", 6);
-		/* No handoff (close_for_handoff()): another connection. */
-		handed = close_for_handoff(fd, &l, cfd);
-		if (handed || try == 2)
-			break;
-		close(sfd);
-	}
-	tap_check(handed == 1, "client handed to a FIN_WAIT2 timewait socket");
-	close(sfd);
+	tap_check(handoff_pair(fd, &l, lfd, port, "unread", &p) == 1,
+		  "client handed to a FIN_WAIT2 timewait socket");
+	ccookie = p.cc;
+	close(p.sfd);
 	i = tc_wait_for(fd, &l, ccookie, TCPCLOSE_FIN_WAIT2, TCPCLOSE_CLOSE,
 			5000);
 	tap_check(i >= 0 && l.ev[i].reason == TCPCLOSE_REASON_RST &&
