@@ -63,7 +63,7 @@ static void tc_fill_stats(struct tc_reader *r, struct tcpclose_stats *st,
 	st->state_mask = READ_ONCE(tc_state_mask);
 	st->hooks = tc_hooks_active() |
 		    (tc_timewait_active() ? TCPCLOSE_HOOK_TIMEWAIT : 0) |
-		    (tc_segment_armed() ? TCPCLOSE_HOOK_FINACK : 0);
+		    tc_segment_hooks();
 	st->nr_cpus = nr_cpu_ids;
 	if (netns) {
 		st->scope = TCPCLOSE_SCOPE_NETNS;

@@ -137,15 +137,23 @@ void tc_segment_put(void)
 	mutex_unlock(&tc_segment_lock);
 }
 
-/* For STATS: whether FIN+ACKs are merged now (TCPCLOSE_HOOK_FINACK). */
-bool tc_segment_armed(void)
+/*
+ * For STATS: whether FIN+ACKs are merged now (TCPCLOSE_HOOK_FINACK), and
+ * whether a stream wants them to be (TCPCLOSE_HOOK_FINACK_WANTED), under
+ * the lock that arms and disarms: a stream starting or ending between two
+ * separate looks would read as a failure to arm.
+ */
+u32 tc_segment_hooks(void)
 {
-	bool armed;
+	u32 hooks = 0;
 
 	mutex_lock(&tc_segment_lock);
-	armed = tc_segment_on && !kprobe_disabled(&tc_rcv_krp.kp);
+	if (tc_segment_on && !kprobe_disabled(&tc_rcv_krp.kp))
+		hooks |= TCPCLOSE_HOOK_FINACK;
+	if (tc_segment_users)
+		hooks |= TCPCLOSE_HOOK_FINACK_WANTED;
 	mutex_unlock(&tc_segment_lock);
-	return armed;
+	return hooks;
 }
 
 unsigned long tc_segment_missed(void)

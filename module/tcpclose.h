@@ -236,7 +236,7 @@ void tc_segment_exit(void);
 bool tc_segment_has_fin(const struct sock *sk);
 void tc_segment_get(void);
 void tc_segment_put(void);
-bool tc_segment_armed(void);
+u32 tc_segment_hooks(void);
 unsigned long tc_segment_missed(void);
 
 /* dev.c: /dev/tcpclose. */

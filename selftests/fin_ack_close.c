@@ -18,7 +18,10 @@
  * stream and as long as one is left, disarmed after the last.  The
  * kernel's kprobe list says so, and ftrace's enabled_functions whether the
  * function's call site is really patched; STATS reports it
- * (TCPCLOSE_HOOK_FINACK).
+ * (TCPCLOSE_HOOK_FINACK), and whether a stream wants it
+ * (TCPCLOSE_HOOK_FINACK_WANTED).  With every kprobe switched off
+ * (debug/kprobes/enabled), a stream cannot arm it: `tcpclose stats` says
+ * so from any namespace, also one without a stream of its own.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,26 +37,30 @@ static const char backlog[] = "ESTABLISHED>FIN_WAIT1 FIN_WAIT1>FIN_WAIT2 FIN_WAI
 
 #define PROBED "tcp_rcv_state_process"
 
-/* TCPCLOSE_HOOK_FINACK, asked by a file that starts no stream. */
-static int stats_armed(void)
+/* STATS' hooks, asked by a file that starts no stream. */
+static unsigned int stats_hooks(void)
 {
 	struct tcpclose_stats st;
 	int fd = tc_open_lazy(O_RDONLY);
 
 	tc_get_stats(fd, &st);
 	close(fd);
-	return !!(st.hooks & TCPCLOSE_HOOK_FINACK);
+	return st.hooks;
 }
 
 /*
  * "armed", "disarmed", or why it cannot say; logged.  STATS
- * (TCPCLOSE_HOOK_FINACK) must say the same.
+ * (TCPCLOSE_HOOK_FINACK) must say the same, and whether a stream wants it
+ * (TCPCLOSE_HOOK_FINACK_WANTED) what the test knows: @streams.
  */
-static const char *segment_probe(void)
+static const char *segment_probe(int streams)
 {
 	FILE *f = fopen("/sys/kernel/debug/kprobes/list", "r");
 	const char *st = "not listed";
-	int on_ftrace = 0, site = 0, stats = stats_armed();
+	unsigned int hooks = stats_hooks();
+	int on_ftrace = 0, site = 0;
+	int stats = !!(hooks & TCPCLOSE_HOOK_FINACK);
+	int wanted = !!(hooks & TCPCLOSE_HOOK_FINACK_WANTED);
 	char line[512];
 
 	if (!f)
@@ -80,6 +87,9 @@ static const char *segment_probe(void)
 		st = "armed, but its ftrace site is not";
 	else if (f && !strcmp(st, "disarmed") && site)
 		st = "disarmed, but its ftrace site is still";
+	else if (wanted != streams)
+		st = wanted ? "wanted says STATS, with no stream" :
+			      "not wanted says STATS, with a stream";
 	tap_info("the kretprobe on " PROBED ": %s", st);
 	return st;
 }
@@ -89,23 +99,61 @@ static void probe_armed_with_streams(void)
 	struct tcpclose_stats st;
 	int a, b;
 
-	tap_check(!strcmp(segment_probe(), "disarmed"),
+	tap_check(!strcmp(segment_probe(0), "disarmed"),
 		  "the segment kretprobe is disarmed after the load");
 	a = tc_open_lazy(O_RDONLY | O_NONBLOCK);
 	tc_get_stats(a, &st);
-	tap_check(!strcmp(segment_probe(), "disarmed"),
+	tap_check(!strcmp(segment_probe(0), "disarmed"),
 		  "still disarmed for a file that did ioctls only (no stream)");
 	close(a);
 	a = tc_open(O_RDONLY | O_NONBLOCK);
-	tap_check(!strcmp(segment_probe(), "armed"),
+	tap_check(!strcmp(segment_probe(1), "armed"),
 		  "armed once a stream starts");
 	b = tc_open(O_RDONLY | O_NONBLOCK);
 	close(a);
-	tap_check(!strcmp(segment_probe(), "armed"),
+	tap_check(!strcmp(segment_probe(1), "armed"),
 		  "armed while a stream is left");
 	close(b);
-	tap_check(!strcmp(segment_probe(), "disarmed"),
+	tap_check(!strcmp(segment_probe(0), "disarmed"),
 		  "disarmed after the last stream ends");
+}
+
+#define KPROBES_ON "/sys/kernel/debug/kprobes/enabled"
+
+/*
+ * A stream starts while every kprobe is switched off: the module wants
+ * the kretprobe and cannot arm it.  Asked from a namespace whose own
+ * readers count is 0, `tcpclose stats` must still name the failure (it
+ * said "armed while a stream reads" when it went by that count).  No
+ * traffic meanwhile: kprobes go off and on with none in flight.
+ */
+static void probe_wanted_not_armed(void)
+{
+	const char *ip = tool("ip");
+	unsigned int hooks;
+	char out[4096] = "", cmd[256];
+	int a, said = 0;
+
+	if (sh("echo 0 > " KPROBES_ON)) {
+		tap_skip("cannot switch every kprobe off (" KPROBES_ON ")");
+		return;
+	}
+	a = tc_open(O_RDONLY | O_NONBLOCK);
+	hooks = stats_hooks();
+	if (!sh("%s netns add fak", ip)) {
+		snprintf(cmd, sizeof(cmd), "%s netns exec fak %s stats 2>&1",
+			 ip, READER);
+		run_capture(cmd, out, sizeof(out));
+		said = !!strstr(out, "(fin+ack merge: not armed; a failure is in the kernel log)");
+		sh("%s netns del fak", ip);
+	}
+	close(a);
+	if (sh("echo 1 > " KPROBES_ON))
+		tap_bail("cannot switch kprobes back on");
+	tap_info("STATS hooks with every kprobe off and a stream: 0x%x", hooks);
+	tap_check(!(hooks & TCPCLOSE_HOOK_FINACK) &&
+		  (hooks & TCPCLOSE_HOOK_FINACK_WANTED) && said,
+		  "kprobes off: wanted, not armed, and stats in another namespace names the failure");
 }
 
 int main(void)
@@ -116,8 +164,9 @@ int main(void)
 	uint64_t c[TRIES];
 	char story[512];
 
-	tap_plan(8);
+	tap_plan(9);
 	probe_armed_with_streams();
+	probe_wanted_not_armed();
 	/* Armed again: the merge below needs it. */
 	fd = tc_open(O_RDONLY | O_NONBLOCK);
 	close_fin_ack(fd, &l, c, TRIES);

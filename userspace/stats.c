@@ -80,7 +80,10 @@ static void human_cpus(FILE *f, const struct tcpclose_stats *st,
 /*
  * The FIN+ACK merge's kretprobe is armed only while a stream exists
  * (TCPCLOSE_HOOK_FINACK): say so when it is not, and where to look when a
- * stream exists and it still is not.
+ * stream exists and it still is not.  Whether a stream exists is the
+ * module's word (TCPCLOSE_HOOK_FINACK_WANTED), read with the other bit in
+ * one step, not this file's readers count: that one counts only this
+ * namespace, and a separate look races with streams starting and ending.
  */
 static const char *finack_note(const struct tcpclose_stats *st)
 {
@@ -88,7 +91,7 @@ static const char *finack_note(const struct tcpclose_stats *st)
 		return " fin+ack";
 	if (!(st->hooks & TCPCLOSE_HOOK_TIMEWAIT))
 		return "";
-	if (!st->readers)
+	if (!(st->hooks & TCPCLOSE_HOOK_FINACK_WANTED))
 		return " (fin+ack merge: armed while a stream reads)";
 	return " (fin+ack merge: not armed; a failure is in the kernel log)";
 }
@@ -164,11 +167,12 @@ void stats_print_json(FILE *f, const struct tcpclose_stats *st,
 		TC_JSON_SCHEMA, st->version,
 		st->scope == TCPCLOSE_SCOPE_NETNS ? "netns" : "host",
 		ull(st->netns_cookie), ull(uptime));
-	fprintf(f, "\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s,\"finack\":%s},",
+	fprintf(f, "\"hooks\":{\"tracepoint\":%s,\"kprobe\":%s,\"timewait\":%s,\"finack\":%s,\"finack_wanted\":%s},",
 		st->hooks & TCPCLOSE_HOOK_TRACEPOINT ? "true" : "false",
 		st->hooks & TCPCLOSE_HOOK_KPROBE ? "true" : "false",
 		st->hooks & TCPCLOSE_HOOK_TIMEWAIT ? "true" : "false",
-		st->hooks & TCPCLOSE_HOOK_FINACK ? "true" : "false");
+		st->hooks & TCPCLOSE_HOOK_FINACK ? "true" : "false",
+		st->hooks & TCPCLOSE_HOOK_FINACK_WANTED ? "true" : "false");
 	fprintf(f, "\"states\":\"%s\",\"ring_size\":%u,\"readers\":%u,\"max_readers\":%u,\"seen\":%llu,\"missed\":%llu,\"expired\":%llu,",
 		states, st->ring_size, st->readers, st->max_readers,
 		ull(st->seen), ull(st->missed), ull(st->expired));

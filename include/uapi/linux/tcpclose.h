@@ -163,6 +163,13 @@ struct tcpclose_stats {
  * (debug/kprobes/enabled) is not seen here.
  */
 #define TCPCLOSE_HOOK_FINACK		(1U << 3)
+/*
+ * Some stream exists (any file's, any namespace's), so the kretprobe
+ * above should be armed: with TCPCLOSE_HOOK_FINACK clear, arming failed
+ * and the kernel log says why.  Both bits are read in one step, so a
+ * stream that starts or ends meanwhile never makes them disagree.
+ */
+#define TCPCLOSE_HOOK_FINACK_WANTED	(1U << 4)
 
 /* Per open file; applied when records are read. */
 struct tcpclose_filter {
