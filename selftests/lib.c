@@ -214,11 +214,13 @@ static int full_fin_wait2(int port)
 	return found;
 }
 
-/* close() the client @cfd (cookie @c); see handoff_pair() in lib.h. */
-static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c)
+/*
+ * close() the client @cfd (cookie @c, local port @cport); see
+ * handoff_pair() in lib.h.
+ */
+static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c,
+			     int cport)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
 	int i;
 
 	/*
@@ -234,7 +236,6 @@ static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c)
 	 * shows that socket (/proc/net/tcp) is it that case: a handoff
 	 * record lost would fail.
 	 */
-	getsockname(cfd, (struct sockaddr *)&sa, &len);
 	close(cfd);
 	i = tc_wait_for(fd, l, c, TCPCLOSE_FIN_WAIT1, TCPCLOSE_FIN_WAIT2,
 			5000);
@@ -242,7 +243,7 @@ static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c)
 			5000) >= 0)
 		return 1;
 	if (i < 0 || !(l->ev[i].flags & TCPCLOSE_F_PROCESS) ||
-	    sa.sin_family != AF_INET || !full_fin_wait2(ntohs(sa.sin_port)))
+	    !full_fin_wait2(cport))
 		return -1;
 	tap_info("cookie %llu: the ACK of its FIN was taken from the backlog as close() returned: a full socket in FIN_WAIT2 on its keepalive timer (/proc/net/tcp), no handoff until the peer's FIN; another connection",
 		 (unsigned long long)c);
@@ -252,8 +253,6 @@ static int close_for_handoff(int fd, struct evlist *l, int cfd, uint64_t c)
 int handoff_pair(int fd, struct evlist *l, int lfd, int port,
 		 const char *unread, struct tc_pair *p)
 {
-	struct sockaddr_in ca;
-	socklen_t calen;
 	int cfd, handed = -1;
 
 	for (int try = 0; try < 3; try++) {
@@ -263,12 +262,10 @@ int handoff_pair(int fd, struct evlist *l, int lfd, int port,
 		p->sfd = tcp_accept(lfd);
 		p->cc = sock_cookie(cfd);
 		p->sc = sock_cookie(p->sfd);
-		calen = sizeof(ca);
-		getsockname(cfd, (struct sockaddr *)&ca, &calen);
-		p->cport = ntohs(ca.sin_port);
+		p->cport = local_port(cfd);
 		if (unread)
 			xwrite(cfd, unread, strlen(unread));
-		handed = close_for_handoff(fd, l, cfd, p->cc);
+		handed = close_for_handoff(fd, l, cfd, p->cc, p->cport);
 		if (handed)
 			break;
 	}

@@ -141,6 +141,16 @@ static char *capture_stuck(int json, const char *root)
 	return text;
 }
 
+/* One stats view, an hour after the load. */
+static void print_stats(FILE *f, const struct tcpclose_stats *st,
+			const struct tcpclose_cpu_stats *cpu, int json)
+{
+	if (json)
+		stats_print_json(f, st, cpu, 3600000000000ULL);
+	else
+		stats_print_human(f, st, cpu, 3600000000000ULL);
+}
+
 static char *capture_stats(int json)
 {
 	struct tcpclose_cpu_stats cpu[2] = { { 5, 4, 1 }, { 7, 7, 0 } };
@@ -161,28 +171,19 @@ static char *capture_stats(int json)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	if (json)
-		stats_print_json(f, &st, cpu, 3600000000000ULL);
-	else
-		stats_print_human(f, &st, cpu, 3600000000000ULL);
+	print_stats(f, &st, cpu, json);
 	/* No stream anywhere: the FIN+ACK kretprobe is disarmed. */
 	st.streaming = 0;
 	st.readers = 0;
 	st.hooks &= ~(TCPCLOSE_HOOK_FINACK | TCPCLOSE_HOOK_FINACK_WANTED);
 	st.scope = TCPCLOSE_SCOPE_NETNS;
-	if (json)
-		stats_print_json(f, &st, cpu, 3600000000000ULL);
-	else
-		stats_print_human(f, &st, cpu, 3600000000000ULL);
+	print_stats(f, &st, cpu, json);
 	/*
 	 * A stream in another namespace (none counted here), and it is still
 	 * disarmed: arming failed.
 	 */
 	st.hooks |= TCPCLOSE_HOOK_FINACK_WANTED;
-	if (json)
-		stats_print_json(f, &st, cpu, 3600000000000ULL);
-	else
-		stats_print_human(f, &st, cpu, 3600000000000ULL);
+	print_stats(f, &st, cpu, json);
 	/*
 	 * This namespace's last stream ended between its count and the
 	 * module's look: the module's word wins, no failure.
@@ -190,7 +191,7 @@ static char *capture_stats(int json)
 	st.hooks &= ~TCPCLOSE_HOOK_FINACK_WANTED;
 	st.readers = 1;
 	if (!json)
-		stats_print_human(f, &st, cpu, 3600000000000ULL);
+		print_stats(f, &st, cpu, json);
 	fclose(f);
 	return text;
 }
